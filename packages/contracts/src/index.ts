@@ -1,0 +1,22 @@
+export type { AuditEntry, AuditLog, AuditReceipt } from './audit.js';
+export { BeddelError, ERROR_HINTS, ErrorCodes, isBeddelError } from './errors.js';
+export type { BeddelErrorOptions, ErrorCode, ErrorInfo, ProblemDetail } from './errors.js';
+export type {
+  ExecutablePlan,
+  ExecutionFailure,
+  ExecutionLimits,
+  ExecutionMetrics,
+  ExecutionOutcome,
+  ExecutionRequest,
+  Executor,
+  PlanStep,
+} from './execution.js';
+export { DEFAULT_LIMITS } from './execution.js';
+export { silentLogger } from './logger.js';
+export type { LogFields, Logger } from './logger.js';
+export type { Disposable, EnginePlugin, ProviderRegistrar, ProviderScope, Resolver } from './plugin.js';
+export type { SecurityProfile, SecurityProfileProvider } from './profiles.js';
+export type { RunFailure, RunMetrics, RunResult, RunSuccess, TransformationRef } from './result.js';
+export { createToken } from './tokens.js';
+export type { Token } from './tokens.js';
+export { AUDIT_LOG, EXECUTOR, LOGGER, SECURITY_PROFILES, TENANT_ID } from './well-known-tokens.js';

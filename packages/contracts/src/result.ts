@@ -1,0 +1,37 @@
+import type { AuditReceipt } from './audit.js';
+import type { ErrorInfo } from './errors.js';
+
+export interface RunMetrics {
+  /** Wall-clock time of the whole run (validation, execution, audit), in ms. */
+  readonly durationMs: number;
+  /** CPU time spent inside the isolate, in ms. */
+  readonly cpuMs: number;
+  /** Heap the execution added to its isolate, in bytes. */
+  readonly heapBytes: number;
+}
+
+export interface TransformationRef {
+  readonly name: string;
+  readonly version: string;
+  readonly sha256: string;
+}
+
+interface RunResultBase {
+  readonly executionId: string;
+  readonly tenant: string;
+  readonly transformation: TransformationRef | null;
+  readonly metrics: RunMetrics;
+  readonly receipt?: AuditReceipt;
+}
+
+export interface RunSuccess extends RunResultBase {
+  readonly ok: true;
+  readonly output: unknown;
+}
+
+export interface RunFailure extends RunResultBase {
+  readonly ok: false;
+  readonly error: ErrorInfo;
+}
+
+export type RunResult = RunSuccess | RunFailure;
