@@ -1,4 +1,5 @@
 export type { AuditEntry, AuditLog, AuditReceipt } from './audit.js';
+export { canonicalJson, sha256Hex } from './canonical-json.js';
 export { BeddelError, ERROR_HINTS, ErrorCodes, isBeddelError } from './errors.js';
 export type { BeddelErrorOptions, ErrorCode, ErrorInfo, ProblemDetail } from './errors.js';
 export type {
