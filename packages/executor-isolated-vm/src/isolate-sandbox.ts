@@ -1,0 +1,295 @@
+import ivm from 'isolated-vm';
+import { ErrorCodes } from '@beddel/contracts';
+import type { ExecutablePlan, ExecutionFailure, ExecutionLimits, ExecutionMetrics, ExecutionOutcome } from '@beddel/contracts';
+import { GUEST_HARNESS_SOURCE, stepsScriptSource } from './guest-harness.js';
+
+export interface IsolateSandboxOptions {
+  /** Isolates kept warm in this process; the least recently used tenant is evicted beyond it. */
+  readonly maxTenants?: number;
+  /** Compiled plans kept per isolate. */
+  readonly maxPlansPerTenant?: number;
+}
+
+/** A sandbox run request without the plan body: the plan is looked up by id (see `SandboxRequest`). */
+export interface SandboxRequest {
+  readonly tenantId: string;
+  readonly plan: ExecutablePlan;
+  readonly inputJson: string;
+  readonly limits: Pick<ExecutionLimits, 'timeoutMs' | 'memoryLimitMb' | 'maxOutputBytes'>;
+}
+
+interface TenantIsolate {
+  readonly isolate: ivm.Isolate;
+  readonly memoryLimitMb: number;
+  readonly harness: ivm.Script;
+  /** plan id -> compiled steps script (+ names); insertion order doubles as LRU order. */
+  readonly plans: Map<string, CompiledPlan>;
+}
+
+interface CompiledPlan {
+  readonly script: ivm.Script;
+  readonly stepNamesJson: string;
+  readonly stepNames: readonly string[];
+}
+
+const MESSAGE_CAP = 2000;
+const TIMEOUT_MESSAGE = 'Script execution timed out.';
+const MEMORY_MESSAGE = 'Isolate was disposed during execution due to memory limit';
+
+/**
+ * Runs plans synchronously in per-tenant isolates of the current process.
+ *
+ * - One isolate per tenant, never shared; a fresh context per execution, released afterwards.
+ * - Input enters as one JSON string and is parsed inside the isolate; output leaves as one string.
+ * - Everything the guest does runs under isolated-vm's `timeout` (microtasks included), and an
+ *   isolate that hit its memory limit is discarded and rebuilt on the next run.
+ *
+ * It blocks the calling thread while guest code runs, by design: in the default mode it lives in
+ * a supervised worker process (see `WorkerProcessPool`) that the host can kill.
+ */
+export class IsolateSandbox {
+  private readonly tenants = new Map<string, TenantIsolate>();
+  private readonly maxTenants: number;
+  private readonly maxPlansPerTenant: number;
+
+  constructor(options: IsolateSandboxOptions = {}) {
+    this.maxTenants = options.maxTenants ?? 256;
+    this.maxPlansPerTenant = options.maxPlansPerTenant ?? 64;
+  }
+
+  get tenantCount(): number {
+    return this.tenants.size;
+  }
+
+  run(request: SandboxRequest): ExecutionOutcome {
+    const started = performance.now();
+    const deadline = started + request.limits.timeoutMs;
+    let tenant: TenantIsolate;
+    let plan: CompiledPlan;
+    try {
+      tenant = this.tenantIsolate(request.tenantId, request.limits.memoryLimitMb);
+      plan = this.compiledPlan(tenant, request.plan);
+    } catch (error) {
+      return this.failureOutcome(request.tenantId, error, undefined, started, 0n, 0);
+    }
+    const { isolate } = tenant;
+    const cpuBefore = isolate.cpuTime;
+    const heapBefore = isolate.getHeapStatisticsSync().used_heap_size;
+    let context: ivm.Context | undefined;
+    let runFunction: ivm.Reference<unknown> | undefined;
+    let stepFunctions: ivm.Reference<unknown> | undefined;
+    let heapBytes = 0;
+    try {
+      context = isolate.createContextSync();
+      runFunction = tenant.harness.runSync(context, { reference: true, timeout: remaining(deadline) });
+      stepFunctions = plan.script.runSync(context, { reference: true, timeout: remaining(deadline) });
+      const envelope: unknown = runFunction.applySync(
+        undefined,
+        [stepFunctions.derefInto(), plan.stepNamesJson, request.inputJson, request.limits.maxOutputBytes],
+        { timeout: remaining(deadline) },
+      );
+      heapBytes = Math.max(0, isolate.getHeapStatisticsSync().used_heap_size - heapBefore);
+      const metrics = measure(started, isolate, cpuBefore, heapBytes);
+      return decodeEnvelope(envelope, plan.stepNames, request.limits.maxOutputBytes, metrics);
+    } catch (error) {
+      return this.failureOutcome(request.tenantId, error, isolate, started, cpuBefore, heapBytes);
+    } finally {
+      stepFunctions?.release();
+      runFunction?.release();
+      if (context !== undefined && !isolate.isDisposed) context.release();
+    }
+  }
+
+  /** Dispose a tenant's isolate (eviction, or after it hit a limit). */
+  evict(tenantId: string): void {
+    const tenant = this.tenants.get(tenantId);
+    if (tenant === undefined) return;
+    this.tenants.delete(tenantId);
+    if (!tenant.isolate.isDisposed) tenant.isolate.dispose();
+  }
+
+  close(): void {
+    for (const tenantId of [...this.tenants.keys()]) this.evict(tenantId);
+  }
+
+  private tenantIsolate(tenantId: string, memoryLimitMb: number): TenantIsolate {
+    const existing = this.tenants.get(tenantId);
+    if (existing !== undefined && !existing.isolate.isDisposed && existing.memoryLimitMb === memoryLimitMb) {
+      // Re-insert to keep the Map in least-recently-used order.
+      this.tenants.delete(tenantId);
+      this.tenants.set(tenantId, existing);
+      return existing;
+    }
+    if (existing !== undefined) this.evict(tenantId);
+    while (this.tenants.size >= this.maxTenants) {
+      const oldest = this.tenants.keys().next().value;
+      if (oldest === undefined) break;
+      this.evict(oldest);
+    }
+    const isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb) });
+    const tenant: TenantIsolate = {
+      isolate,
+      memoryLimitMb,
+      harness: isolate.compileScriptSync(GUEST_HARNESS_SOURCE, { filename: 'beddel:harness' }),
+      plans: new Map(),
+    };
+    this.tenants.set(tenantId, tenant);
+    return tenant;
+  }
+
+  private compiledPlan(tenant: TenantIsolate, plan: ExecutablePlan): CompiledPlan {
+    const cached = tenant.plans.get(plan.id);
+    if (cached !== undefined) {
+      tenant.plans.delete(plan.id);
+      tenant.plans.set(plan.id, cached);
+      return cached;
+    }
+    if (tenant.plans.size >= this.maxPlansPerTenant) {
+      const oldest = tenant.plans.keys().next().value;
+      if (oldest !== undefined) {
+        tenant.plans.get(oldest)?.script.release();
+        tenant.plans.delete(oldest);
+      }
+    }
+    const stepNames = plan.steps.map((step) => step.name);
+    const compiled: CompiledPlan = {
+      script: tenant.isolate.compileScriptSync(
+        stepsScriptSource(plan.steps.map((step) => step.run)),
+        { filename: `beddel:${plan.name}@${plan.version}` },
+      ),
+      stepNamesJson: JSON.stringify(stepNames),
+      stepNames,
+    };
+    tenant.plans.set(plan.id, compiled);
+    return compiled;
+  }
+
+  private failureOutcome(
+    tenantId: string,
+    error: unknown,
+    isolate: ivm.Isolate | undefined,
+    started: number,
+    cpuBefore: bigint,
+    heapBytes: number,
+  ): ExecutionOutcome {
+    const failure = classifyHostSideError(error);
+    if (failure.code === ErrorCodes.MEMORY_LIMIT || isolate?.isDisposed === true) this.evict(tenantId);
+    const metrics =
+      isolate === undefined || isolate.isDisposed
+        ? { durationMs: performance.now() - started, cpuMs: 0, heapBytes }
+        : measure(started, isolate, cpuBefore, heapBytes);
+    return { ok: false, error: failure, metrics };
+  }
+}
+
+function remaining(deadline: number): number {
+  // isolated-vm treats 0 as "no timeout": never pass less than 1 ms.
+  return Math.max(1, Math.ceil(deadline - performance.now()));
+}
+
+function measure(started: number, isolate: ivm.Isolate, cpuBefore: bigint, heapBytes: number): ExecutionMetrics {
+  return {
+    durationMs: performance.now() - started,
+    cpuMs: Number(isolate.cpuTime - cpuBefore) / 1e6,
+    heapBytes,
+  };
+}
+
+function cap(text: string): string {
+  return text.length > MESSAGE_CAP ? `${text.slice(0, MESSAGE_CAP)}...` : text;
+}
+
+/**
+ * Errors thrown by isolated-vm calls on the host side. Only the message is read; the error
+ * object itself never goes anywhere near the guest or the result.
+ */
+function classifyHostSideError(error: unknown): ExecutionFailure {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message === TIMEOUT_MESSAGE) {
+    return { code: ErrorCodes.TIMEOUT, message: 'The transformation exceeded its time limit and was stopped.' };
+  }
+  if (message.startsWith(MEMORY_MESSAGE) || message.includes('disposed')) {
+    return { code: ErrorCodes.MEMORY_LIMIT, message: 'The transformation exceeded the isolate memory limit and was stopped.' };
+  }
+  if (error instanceof SyntaxError || (error instanceof Error && error.name === 'SyntaxError')) {
+    return { code: ErrorCodes.RUNTIME_ERROR, message: cap(`SyntaxError: ${message}`) };
+  }
+  return { code: ErrorCodes.RUNTIME_ERROR, message: cap(message) };
+}
+
+/** Guest failures that are really resource exhaustion. */
+const MEMORY_RANGE_ERRORS = ['RangeError: Array buffer allocation failed', 'RangeError: Invalid string length'];
+
+function decodeEnvelope(
+  envelope: unknown,
+  stepNames: readonly string[],
+  maxOutputBytes: number,
+  metrics: ExecutionMetrics,
+): ExecutionOutcome {
+  if (typeof envelope !== 'string' || envelope.length === 0) {
+    return { ok: false, error: { code: ErrorCodes.INTERNAL, message: 'The sandbox returned no result envelope.' }, metrics };
+  }
+  const kind = envelope[0];
+  const body = envelope.slice(1);
+  switch (kind) {
+    case 'O': {
+      const bytes = Buffer.byteLength(body, 'utf8');
+      if (bytes > maxOutputBytes) return outputTooLarge(bytes, maxOutputBytes, metrics);
+      return { ok: true, outputJson: body, metrics };
+    }
+    case 'T':
+      return outputTooLarge(Number(body), maxOutputBytes, metrics);
+    case 'E': {
+      const { i, m } = parseGuestRecord(body);
+      const step = stepNames[i] ?? stepNames[stepNames.length - 1];
+      const message = cap(m);
+      const code = MEMORY_RANGE_ERRORS.some((prefix) => message.startsWith(prefix)) ? ErrorCodes.MEMORY_LIMIT : ErrorCodes.RUNTIME_ERROR;
+      return { ok: false, error: { code, message, ...(step === undefined ? {} : { step }) }, metrics };
+    }
+    case 'P': {
+      const { i } = parseGuestRecord(body);
+      const step = stepNames[i];
+      return {
+        ok: false,
+        error: {
+          code: ErrorCodes.RUNTIME_ERROR,
+          message: 'The step returned a promise or thenable; steps are synchronous and must return a plain value.',
+          ...(step === undefined ? {} : { step }),
+        },
+        metrics,
+      };
+    }
+    case 'S': {
+      const { m } = parseGuestRecord(body);
+      const step = stepNames[stepNames.length - 1];
+      return {
+        ok: false,
+        error: { code: ErrorCodes.OUTPUT_INVALID, message: cap(`The result is not JSON-serialisable: ${m}`), ...(step === undefined ? {} : { step }) },
+        metrics,
+      };
+    }
+    default:
+      return { ok: false, error: { code: ErrorCodes.INTERNAL, message: 'The sandbox returned an unknown result envelope.' }, metrics };
+  }
+}
+
+function outputTooLarge(size: number, maxOutputBytes: number, metrics: ExecutionMetrics): ExecutionOutcome {
+  return {
+    ok: false,
+    error: { code: ErrorCodes.OUTPUT_TOO_LARGE, message: `The output is at least ${size} bytes; the limit is ${maxOutputBytes} bytes.` },
+    metrics,
+  };
+}
+
+/** Parses the small JSON record the harness builds; tolerant of anything odd. */
+function parseGuestRecord(body: string): { i: number; m: string } {
+  try {
+    const parsed = JSON.parse(body) as { i?: unknown; m?: unknown };
+    return {
+      i: typeof parsed.i === 'number' ? parsed.i : -1,
+      m: typeof parsed.m === 'string' ? parsed.m : 'unknown error',
+    };
+  } catch {
+    return { i: -1, m: 'unknown error' };
+  }
+}

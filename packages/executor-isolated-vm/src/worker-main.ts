@@ -1,0 +1,51 @@
+/**
+ * Entry point of a sandbox worker process. Started by `WorkerProcessPool` with
+ * `--no-node-snapshot`; talks to its parent over the IPC channel only. If guest code brings V8
+ * down (an out-of-memory abort, a fatal error), only this process dies; the parent replaces it.
+ */
+import type { ExecutablePlan } from '@beddel/contracts';
+import { IsolateSandbox } from './isolate-sandbox.js';
+import type { HostMessage, WorkerMessage } from './worker-protocol.js';
+
+// Settings come from the supervisor as arguments, never from the environment.
+const maxTenantsArgument = process.argv.find((argument) => argument.startsWith('--max-tenants='));
+const maxTenants = Number(maxTenantsArgument?.slice('--max-tenants='.length) ?? '256');
+const sandbox = new IsolateSandbox({ maxTenants: Number.isFinite(maxTenants) && maxTenants > 0 ? maxTenants : 256 });
+const plans = new Map<string, ExecutablePlan>();
+const MAX_PLANS = 1024;
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+function rememberPlan(plan: ExecutablePlan): void {
+  plans.delete(plan.id);
+  plans.set(plan.id, plan);
+  if (plans.size > MAX_PLANS) {
+    const oldest = plans.keys().next().value;
+    if (oldest !== undefined) plans.delete(oldest);
+  }
+}
+
+process.on('message', (raw: HostMessage) => {
+  if (raw.type === 'evict') {
+    sandbox.evict(raw.tenantId);
+    return;
+  }
+  if (raw.plan !== undefined) rememberPlan(raw.plan);
+  const plan = plans.get(raw.planId);
+  if (plan === undefined) {
+    send({ type: 'unknown-plan', id: raw.id });
+    return;
+  }
+  const outcome = sandbox.run({ tenantId: raw.tenantId, plan, inputJson: raw.inputJson, limits: raw.limits });
+  send({ type: 'result', id: raw.id, outcome });
+});
+
+// The parent going away (crash, kill -9) must not leave orphaned sandbox processes behind.
+process.on('disconnect', () => {
+  sandbox.close();
+  process.exit(0);
+});
+
+send({ type: 'ready' });

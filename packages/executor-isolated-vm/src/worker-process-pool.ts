@@ -1,0 +1,332 @@
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, silentLogger } from '@beddel/contracts';
+import type { ExecutionFailure, ExecutionOutcome, ExecutionRequest, Logger } from '@beddel/contracts';
+import type { HostMessage, WorkerMessage } from './worker-protocol.js';
+
+export interface WorkerProcessPoolOptions {
+  /** Number of sandbox processes. Default: the number of CPUs, at most 4. */
+  readonly workers?: number;
+  /** Extra time past the execution timeout before the supervisor kills a silent worker. */
+  readonly deadlineGraceMs?: number;
+  /** Isolates one worker keeps warm before evicting the least recently used tenant. */
+  readonly maxTenantsPerWorker?: number;
+  /** Executions waiting for one worker before new ones fail with BEDDEL_OVERLOADED. */
+  readonly maxQueuePerWorker?: number;
+  readonly logger?: Logger;
+  /** Path of the worker entry script; defaults to the compiled `worker-main.js` of this package. */
+  readonly workerEntry?: string;
+}
+
+interface Pending {
+  readonly request: ExecutionRequest;
+  readonly resolve: (outcome: ExecutionOutcome) => void;
+  readonly enqueuedAt: number;
+  sentAt: number;
+  messageId: number;
+}
+
+type KillReason = 'deadline' | 'out-of-memory' | 'closing';
+
+/** Lines V8 prints when a heap is exhausted. After them the process may hang instead of exiting. */
+const V8_OOM_MARKERS = ['<--- Last few GCs --->', 'JavaScript heap out of memory', 'Fatal JavaScript invalid size error', 'Fatal process out of memory'];
+const STDERR_TAIL_CHARS = 4096;
+const MAX_START_FAILURES = 3;
+
+/**
+ * One supervised sandbox process: a queue of executions, at most one in flight (the worker runs
+ * guest code synchronously), a deadline enforced from outside, and a replacement when it dies.
+ */
+class SupervisedWorker {
+  private child: ChildProcess | undefined;
+  private ready = false;
+  private readonly queue: Pending[] = [];
+  private inFlight: Pending | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private killReason: KillReason | undefined;
+  private stderrTail = '';
+  private knownPlans = new Set<string>();
+  private startFailures = 0;
+  private nextMessageId = 1;
+  private closed = false;
+  private readyWaiters: Array<() => void> = [];
+  restarts = 0;
+
+  constructor(
+    readonly index: number,
+    private readonly entry: string,
+    private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker'>>,
+    private readonly logger: Logger,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get pending(): number {
+    return this.queue.length + (this.inFlight === undefined ? 0 : 1);
+  }
+
+  start(): Promise<void> {
+    this.spawn();
+    return new Promise((resolve) => {
+      if (this.ready) resolve();
+      else this.readyWaiters.push(resolve);
+    });
+  }
+
+  submit(request: ExecutionRequest): Promise<ExecutionOutcome> {
+    if (this.closed) return Promise.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor is closed.'));
+    if (this.queue.length >= this.options.maxQueuePerWorker) {
+      return Promise.resolve(failed(ErrorCodes.OVERLOADED, `The sandbox worker queue is full (${this.options.maxQueuePerWorker} waiting).`));
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ request, resolve, enqueuedAt: performance.now(), sentAt: 0, messageId: 0 });
+      this.pump();
+    });
+  }
+
+  evict(tenantId: string): void {
+    if (this.ready) this.post({ type: 'evict', tenantId });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) pending.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed before this execution started.'));
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    this.killReason = 'closing';
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  private spawn(): void {
+    if (this.closed) return;
+    this.ready = false;
+    this.knownPlans = new Set();
+    this.stderrTail = '';
+    this.killReason = undefined;
+    const child = fork(this.entry, [`--max-tenants=${this.options.maxTenantsPerWorker}`], {
+      execArgv: ['--no-node-snapshot'],
+      serialization: 'json',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.child = child;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => this.onStderr(child, chunk));
+    child.on('message', (message: WorkerMessage) => this.onMessage(child, message));
+    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+    child.on('error', (error) => this.logger.error('sandbox worker error', { worker: this.index, error: error.message }));
+  }
+
+  private onStderr(child: ChildProcess, chunk: string): void {
+    this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+    if (child === this.child && this.killReason === undefined && V8_OOM_MARKERS.some((marker) => this.stderrTail.includes(marker))) {
+      // V8 gave up on a heap; the process may now hang rather than exit. Do not wait for it.
+      this.killReason = 'out-of-memory';
+      child.kill('SIGKILL');
+    }
+  }
+
+  private onMessage(child: ChildProcess, message: WorkerMessage): void {
+    if (child !== this.child) return;
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        this.startFailures = 0;
+        for (const waiter of this.readyWaiters.splice(0)) waiter();
+        this.pump();
+        return;
+      case 'unknown-plan': {
+        const pending = this.inFlight;
+        if (pending === undefined || pending.messageId !== message.id) return;
+        this.knownPlans.delete(pending.request.plan.id);
+        this.send(pending);
+        return;
+      }
+      case 'result': {
+        const pending = this.inFlight;
+        if (pending === undefined || pending.messageId !== message.id) return;
+        this.clearDeadline();
+        this.inFlight = undefined;
+        pending.resolve(message.outcome);
+        this.pump();
+        return;
+      }
+    }
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.child) return;
+    this.clearDeadline();
+    const wasReady = this.ready;
+    this.ready = false;
+    const reason = this.killReason;
+    const pending = this.inFlight;
+    this.inFlight = undefined;
+    if (pending !== undefined) pending.resolve(this.failureFor(reason, pending, code, signal));
+    if (this.closed) return;
+    this.restarts += 1;
+    if (!wasReady) this.startFailures += 1;
+    this.logger.warn('sandbox worker exited; starting a replacement', {
+      worker: this.index,
+      code,
+      signal,
+      reason: reason ?? 'crashed',
+      stderr: this.stderrTail.slice(-500),
+    });
+    if (this.startFailures >= MAX_START_FAILURES) {
+      // The worker cannot even start (bad flags, missing build): fail what waits rather than spin.
+      const message = `The sandbox worker cannot start: ${this.stderrTail.trim().slice(-300) || `exit code ${String(code)}`}`;
+      for (const waiting of this.queue.splice(0)) waiting.resolve(failed(ErrorCodes.WORKER_CRASHED, message));
+      for (const waiter of this.readyWaiters.splice(0)) waiter();
+      setTimeout(() => this.spawn(), 1000).unref();
+      return;
+    }
+    this.spawn();
+  }
+
+  private failureFor(reason: KillReason | undefined, pending: Pending, code: number | null, signal: NodeJS.Signals | null): ExecutionOutcome {
+    const durationMs = performance.now() - pending.sentAt;
+    switch (reason) {
+      case 'deadline':
+        return failed(ErrorCodes.TIMEOUT, 'The transformation did not finish within its time limit; its sandbox process was stopped and replaced.', durationMs);
+      case 'out-of-memory':
+        return failed(ErrorCodes.MEMORY_LIMIT, 'The transformation exhausted the sandbox memory; its sandbox process was stopped and replaced.', durationMs);
+      case 'closing':
+        return failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed during this execution.', durationMs);
+      default:
+        return failed(
+          ErrorCodes.WORKER_CRASHED,
+          `The sandbox process died during this execution (${signal ?? `exit code ${String(code)}`}); a replacement was started.`,
+          durationMs,
+        );
+    }
+  }
+
+  private pump(): void {
+    if (!this.ready || this.inFlight !== undefined || this.closed) return;
+    const next = this.queue.shift();
+    if (next === undefined) return;
+    this.inFlight = next;
+    this.send(next);
+  }
+
+  private send(pending: Pending): void {
+    const { request } = pending;
+    const known = this.knownPlans.has(request.plan.id);
+    pending.sentAt = performance.now();
+    pending.messageId = this.nextMessageId++;
+    this.post({
+      type: 'run',
+      id: pending.messageId,
+      tenantId: request.tenantId,
+      planId: request.plan.id,
+      ...(known ? {} : { plan: request.plan }),
+      inputJson: request.inputJson,
+      limits: { timeoutMs: request.limits.timeoutMs, memoryLimitMb: request.limits.memoryLimitMb, maxOutputBytes: request.limits.maxOutputBytes },
+    });
+    this.knownPlans.add(request.plan.id);
+    this.clearDeadline();
+    this.deadlineTimer = setTimeout(() => this.onDeadline(), request.limits.timeoutMs + this.options.deadlineGraceMs);
+  }
+
+  private onDeadline(): void {
+    const child = this.child;
+    if (child === undefined || this.inFlight === undefined) return;
+    // The isolate's own timeout did not fire (code parked outside it, or the worker hung).
+    this.killReason = 'deadline';
+    child.kill('SIGKILL');
+  }
+
+  private clearDeadline(): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+  }
+
+  private post(message: HostMessage): void {
+    this.child?.send(message);
+  }
+}
+
+function failed(code: ExecutionFailure['code'], message: string, durationMs = 0): ExecutionOutcome {
+  return { ok: false, error: { code, message }, metrics: { durationMs, cpuMs: 0, heapBytes: 0 } };
+}
+
+function defaultWorkerEntry(): string {
+  const sibling = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+  if (existsSync(sibling)) return sibling;
+  // Running from TypeScript sources (tests): use the compiled worker of this package.
+  return fileURLToPath(new URL('../dist/worker-main.js', import.meta.url));
+}
+
+/** FNV-1a: a cheap, stable spread of tenant ids over workers, so a tenant stays on warm isolates. */
+function tenantSlot(tenantId: string, slots: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < tenantId.length; i++) {
+    hash ^= tenantId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % slots;
+}
+
+/**
+ * Supervised sandbox processes. Each tenant is pinned to one worker (by a hash of its id) so its
+ * isolate stays warm; a worker that crashes, runs out of memory or misses a deadline is killed
+ * and replaced, and only its in-flight execution fails.
+ */
+export class WorkerProcessPool {
+  private readonly workers: SupervisedWorker[];
+
+  constructor(options: WorkerProcessPoolOptions = {}) {
+    const count = Math.max(1, Math.floor(options.workers ?? Math.min(4, availableParallelism())));
+    const entry = options.workerEntry ?? defaultWorkerEntry();
+    const settings = {
+      deadlineGraceMs: options.deadlineGraceMs ?? 1000,
+      maxTenantsPerWorker: options.maxTenantsPerWorker ?? 256,
+      maxQueuePerWorker: options.maxQueuePerWorker ?? 10_000,
+    };
+    const logger = options.logger ?? silentLogger;
+    this.workers = Array.from({ length: count }, (_, index) => new SupervisedWorker(index, entry, settings, logger));
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Process ids of the live workers, for diagnostics and crash tests. */
+  get pids(): readonly (number | undefined)[] {
+    return this.workers.map((worker) => worker.pid);
+  }
+
+  get restarts(): number {
+    return this.workers.reduce((sum, worker) => sum + worker.restarts, 0);
+  }
+
+  workerFor(tenantId: string): number {
+    return tenantSlot(tenantId, this.workers.length);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.start()));
+  }
+
+  execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
+    const worker = this.workers[this.workerFor(request.tenantId)];
+    if (worker === undefined) return Promise.resolve(failed(ErrorCodes.INTERNAL, 'No sandbox worker is available.'));
+    return worker.submit(request);
+  }
+
+  evictTenant(tenantId: string): void {
+    this.workers[this.workerFor(tenantId)]?.evict(tenantId);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.close()));
+  }
+}

@@ -1,0 +1,20 @@
+import type { ExecutablePlan, ExecutionLimits, ExecutionOutcome } from '@beddel/contracts';
+
+/** Host -> worker. The plan body is sent only when the worker may not know it yet. */
+export type HostMessage =
+  | {
+      readonly type: 'run';
+      readonly id: number;
+      readonly tenantId: string;
+      readonly planId: string;
+      readonly plan?: ExecutablePlan;
+      readonly inputJson: string;
+      readonly limits: Pick<ExecutionLimits, 'timeoutMs' | 'memoryLimitMb' | 'maxOutputBytes'>;
+    }
+  | { readonly type: 'evict'; readonly tenantId: string };
+
+/** Worker -> host. */
+export type WorkerMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'result'; readonly id: number; readonly outcome: ExecutionOutcome }
+  | { readonly type: 'unknown-plan'; readonly id: number };
