@@ -1,4 +1,5 @@
 export type { AuditEntry, AuditLog, AuditReceipt } from './audit.js';
+export type { AuditChainHead, AuditCheckpoint, AuditReadRange, AuditSealFunction, AuditSink, AuditSinkCapabilities, SealedAuditRecord, UnsealedAuditRecord } from './audit-sink.js';
 export { canonicalJson, sha256Hex } from './canonical-json.js';
 export { BeddelError, ERROR_HINTS, ErrorCodes, isBeddelError } from './errors.js';
 export type { BeddelErrorOptions, ErrorCode, ErrorInfo, ProblemDetail } from './errors.js';
