@@ -14,6 +14,8 @@ export type {
   PlanStep,
 } from './execution.js';
 export { DEFAULT_LIMITS } from './execution.js';
+export { MetricNames, noopMetrics } from './metrics.js';
+export type { MetricLabels, MetricName, MetricsSink } from './metrics.js';
 export { silentLogger } from './logger.js';
 export type { LogFields, Logger } from './logger.js';
 export type { Disposable, EnginePlugin, ProviderRegistrar, ProviderScope, Resolver } from './plugin.js';
@@ -21,4 +23,4 @@ export type { SecurityProfile, SecurityProfileProvider } from './profiles.js';
 export type { RunFailure, RunMetrics, RunResult, RunSuccess, TransformationRef } from './result.js';
 export { createToken } from './tokens.js';
 export type { Token } from './tokens.js';
-export { AUDIT_LOG, EXECUTOR, LOGGER, SECURITY_PROFILES, TENANT_ID } from './well-known-tokens.js';
+export { AUDIT_LOG, EXECUTOR, LOGGER, METRICS, SECURITY_PROFILES, TENANT_ID } from './well-known-tokens.js';

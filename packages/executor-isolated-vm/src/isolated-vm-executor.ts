@@ -1,12 +1,12 @@
-import { BeddelError, ErrorCodes, silentLogger } from '@beddel/contracts';
-import type { ExecutionOutcome, ExecutionRequest, Executor, Logger } from '@beddel/contracts';
+import { BeddelError, ErrorCodes, noopMetrics, silentLogger } from '@beddel/contracts';
+import type { ExecutionOutcome, ExecutionRequest, Executor, Logger, MetricsSink } from '@beddel/contracts';
 import { IsolateSandbox } from './isolate-sandbox.js';
 import { WorkerProcessPool } from './worker-process-pool.js';
 import type { WorkerProcessPoolOptions } from './worker-process-pool.js';
 
 export type ExecutorMode = 'supervised' | 'in-process';
 
-export interface IsolatedVmExecutorOptions extends Omit<WorkerProcessPoolOptions, 'logger'> {
+export interface IsolatedVmExecutorOptions extends Omit<WorkerProcessPoolOptions, 'logger' | 'metrics'> {
   /**
    * `supervised` (default): isolates live in child processes that the host kills and replaces
    * when guest code crashes V8, exhausts memory or misses its deadline.
@@ -16,6 +16,7 @@ export interface IsolatedVmExecutorOptions extends Omit<WorkerProcessPoolOptions
    */
   readonly mode?: ExecutorMode;
   readonly logger?: Logger;
+  readonly metrics?: MetricsSink;
 }
 
 /** The Executor contract on isolated-vm. */
@@ -33,7 +34,7 @@ export class IsolatedVmExecutor implements Executor {
       assertNoNodeSnapshot();
       this.sandbox = new IsolateSandbox({ maxTenants: options.maxTenantsPerWorker ?? 256 });
     } else {
-      this.pool = new WorkerProcessPool({ ...options, logger });
+      this.pool = new WorkerProcessPool({ ...options, logger, metrics: options.metrics ?? noopMetrics });
     }
   }
 

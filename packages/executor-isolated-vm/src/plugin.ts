@@ -1,4 +1,4 @@
-import { EXECUTOR, LOGGER } from '@beddel/contracts';
+import { EXECUTOR, LOGGER, METRICS } from '@beddel/contracts';
 import type { EnginePlugin } from '@beddel/contracts';
 import { IsolatedVmExecutor } from './isolated-vm-executor.js';
 import type { IsolatedVmExecutorOptions } from './isolated-vm-executor.js';
@@ -10,7 +10,11 @@ export function isolatedVmExecutor(options: IsolatedVmExecutorOptions = {}): Eng
     name: 'executor-isolated-vm',
     register(registrar) {
       registrar.factory(EXECUTOR, (resolver) => {
-        executor ??= new IsolatedVmExecutor({ ...options, logger: options.logger ?? resolver.resolveOptional(LOGGER) });
+        executor ??= new IsolatedVmExecutor({
+          ...options,
+          logger: options.logger ?? resolver.resolveOptional(LOGGER),
+          metrics: options.metrics ?? resolver.resolveOptional(METRICS),
+        });
         return executor;
       });
     },

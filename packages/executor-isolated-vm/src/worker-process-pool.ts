@@ -3,8 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, silentLogger } from '@beddel/contracts';
-import type { ExecutionFailure, ExecutionOutcome, ExecutionRequest, Logger } from '@beddel/contracts';
+import { ErrorCodes, MetricNames, noopMetrics, silentLogger } from '@beddel/contracts';
+import type { ExecutionFailure, ExecutionOutcome, ExecutionRequest, Logger, MetricsSink } from '@beddel/contracts';
 import type { HostMessage, WorkerMessage } from './worker-protocol.js';
 
 export interface WorkerProcessPoolOptions {
@@ -17,6 +17,7 @@ export interface WorkerProcessPoolOptions {
   /** Executions waiting for one worker before new ones fail with BEDDEL_OVERLOADED. */
   readonly maxQueuePerWorker?: number;
   readonly logger?: Logger;
+  readonly metrics?: MetricsSink;
   /** Path of the worker entry script; defaults to the compiled `worker-main.js` of this package. */
   readonly workerEntry?: string;
 }
@@ -60,6 +61,7 @@ class SupervisedWorker {
     private readonly entry: string,
     private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker'>>,
     private readonly logger: Logger,
+    private readonly metrics: MetricsSink,
   ) {}
 
   get pid(): number | undefined {
@@ -172,6 +174,7 @@ class SupervisedWorker {
     if (pending !== undefined) pending.resolve(this.failureFor(reason, pending, code, signal));
     if (this.closed) return;
     this.restarts += 1;
+    this.metrics.increment(MetricNames.workerRestarts, { worker: String(this.index), reason: reason ?? 'crashed' });
     if (!wasReady) this.startFailures += 1;
     this.logger.warn('sandbox worker exited; starting a replacement', {
       worker: this.index,
@@ -214,6 +217,8 @@ class SupervisedWorker {
     const next = this.queue.shift();
     if (next === undefined) return;
     this.inFlight = next;
+    this.metrics.observe(MetricNames.queueWait, (performance.now() - next.enqueuedAt) / 1000, { worker: String(this.index) });
+    this.metrics.set(MetricNames.workerQueueDepth, this.queue.length, { worker: String(this.index) });
     this.send(next);
   }
 
@@ -292,7 +297,8 @@ export class WorkerProcessPool {
       maxQueuePerWorker: options.maxQueuePerWorker ?? 10_000,
     };
     const logger = options.logger ?? silentLogger;
-    this.workers = Array.from({ length: count }, (_, index) => new SupervisedWorker(index, entry, settings, logger));
+    const metrics = options.metrics ?? noopMetrics;
+    this.workers = Array.from({ length: count }, (_, index) => new SupervisedWorker(index, entry, settings, logger, metrics));
   }
 
   get size(): number {
