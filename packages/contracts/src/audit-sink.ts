@@ -117,8 +117,9 @@ export interface AuditSink {
 
   /**
    * The tenant's durable records in stored order (ascending sequence for an intact log),
-   * restricted to `range` by each record's `sequence`. Yields records as stored: a verifier
-   * must treat them as untrusted. Yields nothing for an unknown tenant.
+   * restricted to `range` by each record's `sequence`. Without a range it yields every stored
+   * record, even one whose `sequence` is missing or wrong. Yields records as stored, never
+   * repaired: a verifier treats them as untrusted. Yields nothing for an unknown tenant.
    */
   read(tenantId: string, range?: AuditReadRange): AsyncIterable<SealedAuditRecord>;
 
