@@ -24,6 +24,13 @@ interface TenantIsolate {
   readonly harness: ivm.Script;
   /** plan id -> compiled steps script (+ names); insertion order doubles as LRU order. */
   readonly plans: Map<string, CompiledPlan>;
+  /** A context made ready (harness run) while the worker was idle; used by exactly one execution. */
+  spare: PreparedContext | undefined;
+}
+
+interface PreparedContext {
+  readonly context: ivm.Context;
+  readonly runFunction: ivm.Reference<unknown>;
 }
 
 interface CompiledPlan {
@@ -74,15 +81,17 @@ export class IsolateSandbox {
     }
     const { isolate } = tenant;
     const cpuBefore = isolate.cpuTime;
-    const heapBefore = isolate.getHeapStatisticsSync().used_heap_size;
-    let context: ivm.Context | undefined;
-    let runFunction: ivm.Reference<unknown> | undefined;
+    let prepared: PreparedContext | undefined;
     let stepFunctions: ivm.Reference<unknown> | undefined;
     let heapBytes = 0;
     try {
-      context = isolate.createContextSync();
-      runFunction = tenant.harness.runSync(context, { reference: true, timeout: remaining(deadline) });
-      stepFunctions = plan.script.runSync(context, { reference: true, timeout: remaining(deadline) });
+      prepared = tenant.spare ?? prepareContext(tenant, remaining(deadline));
+      tenant.spare = undefined;
+      // Measured once the context is ready, so heapBytes is what the execution itself allocated,
+      // whether its context was pre-warmed or made just now.
+      const heapBefore = isolate.getHeapStatisticsSync().used_heap_size;
+      const { runFunction } = prepared;
+      stepFunctions = plan.script.runSync(prepared.context, { reference: true, timeout: remaining(deadline) });
       const envelope: unknown = runFunction.applySync(
         undefined,
         [stepFunctions.derefInto(), plan.stepNamesJson, request.inputJson, request.limits.maxOutputBytes],
@@ -95,8 +104,22 @@ export class IsolateSandbox {
       return this.failureOutcome(request.tenantId, error, isolate, started, cpuBefore, heapBytes);
     } finally {
       stepFunctions?.release();
-      runFunction?.release();
-      if (context !== undefined && !isolate.isDisposed) context.release();
+      if (prepared !== undefined) releaseContext(isolate, prepared);
+    }
+  }
+
+  /**
+   * Makes the next context of a warm tenant ready ahead of time, so context creation and realm
+   * hardening leave the hot path. Call it when idle; a failure only means the next run builds its
+   * own context.
+   */
+  prepare(tenantId: string): void {
+    const tenant = this.tenants.get(tenantId);
+    if (tenant === undefined || tenant.spare !== undefined || tenant.isolate.isDisposed) return;
+    try {
+      tenant.spare = prepareContext(tenant, PREPARE_TIMEOUT_MS);
+    } catch {
+      tenant.spare = undefined;
     }
   }
 
@@ -105,6 +128,7 @@ export class IsolateSandbox {
     const tenant = this.tenants.get(tenantId);
     if (tenant === undefined) return;
     this.tenants.delete(tenantId);
+    tenant.spare = undefined;
     if (!tenant.isolate.isDisposed) tenant.isolate.dispose();
   }
 
@@ -132,6 +156,7 @@ export class IsolateSandbox {
       memoryLimitMb,
       harness: isolate.compileScriptSync(GUEST_HARNESS_SOURCE, { filename: 'beddel:harness' }),
       plans: new Map(),
+      spare: undefined,
     };
     this.tenants.set(tenantId, tenant);
     return tenant;
@@ -180,6 +205,24 @@ export class IsolateSandbox {
         : measure(started, isolate, cpuBefore, heapBytes);
     return { ok: false, error: failure, metrics };
   }
+}
+
+const PREPARE_TIMEOUT_MS = 1000;
+
+function prepareContext(tenant: TenantIsolate, timeout: number): PreparedContext {
+  const context = tenant.isolate.createContextSync();
+  try {
+    const runFunction = tenant.harness.runSync(context, { reference: true, timeout });
+    return { context, runFunction };
+  } catch (error) {
+    if (!tenant.isolate.isDisposed) context.release();
+    throw error;
+  }
+}
+
+function releaseContext(isolate: ivm.Isolate, prepared: PreparedContext): void {
+  prepared.runFunction.release();
+  if (!isolate.isDisposed) prepared.context.release();
 }
 
 function remaining(deadline: number): number {

@@ -57,7 +57,12 @@ export class IsolatedVmExecutor implements Executor {
     if (this.closed) {
       return { ok: false, error: { code: ErrorCodes.ENGINE_CLOSED, message: 'The executor is closed.' }, metrics: { durationMs: 0, cpuMs: 0, heapBytes: 0 } };
     }
-    if (this.sandbox !== undefined) return this.sandbox.run(request);
+    const sandbox = this.sandbox;
+    if (sandbox !== undefined) {
+      const outcome = sandbox.run(request);
+      setImmediate(() => sandbox.prepare(request.tenantId));
+      return outcome;
+    }
     await this.start();
     // `pool` is always set when `sandbox` is not.
     return (this.pool as WorkerProcessPool).execute(request);

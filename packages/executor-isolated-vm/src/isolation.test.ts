@@ -131,7 +131,9 @@ describe('resource exhaustion ends the execution, not the sandbox', () => {
   });
 
   it('memory bomb hits the isolate limit and the tenant gets a fresh isolate', () => {
-    expectFailure(run('const a = []; while (true) a.push({ i: a.length, s: "xxxxxxxx" + a.length });'), 'BEDDEL_MEMORY_LIMIT');
+    // A generous timeout, so the memory limit (not the clock) is what stops it.
+    const roomy = { ...testLimits, timeoutMs: 10_000 };
+    expectFailure(run('const a = []; while (true) a.push({ i: a.length, s: "xxxxxxxx" + a.length });', {}, 'attacker', roomy), 'BEDDEL_MEMORY_LIMIT');
     expectStillServing();
   });
 
@@ -239,7 +241,7 @@ describe('no state survives between executions or crosses tenants', () => {
 
   it('a tenant that exhausts its isolate does not disturb another tenant', () => {
     expect(output(run('return 1;', {}, 'neighbour'))).toBe(1);
-    expectFailure(run('const a = []; while (true) a.push([a.length]);', {}, 'bomber'), 'BEDDEL_MEMORY_LIMIT');
+    expectFailure(run('const a = []; while (true) a.push([a.length]);', {}, 'bomber', { ...testLimits, timeoutMs: 10_000 }), 'BEDDEL_MEMORY_LIMIT');
     expect(output(run('return 2;', {}, 'neighbour'))).toBe(2);
   });
 

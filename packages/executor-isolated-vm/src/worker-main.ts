@@ -40,6 +40,9 @@ process.on('message', (raw: HostMessage) => {
   }
   const outcome = sandbox.run({ tenantId: raw.tenantId, plan, inputJson: raw.inputJson, limits: raw.limits });
   send({ type: 'result', id: raw.id, outcome });
+  // Between messages, get this tenant's next context ready (off the hot path of its next run).
+  const tenantId = raw.tenantId;
+  setImmediate(() => sandbox.prepare(tenantId));
 });
 
 // The parent going away (crash, kill -9) must not leave orphaned sandbox processes behind.

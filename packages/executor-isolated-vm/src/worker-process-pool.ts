@@ -16,6 +16,11 @@ export interface WorkerProcessPoolOptions {
   readonly maxTenantsPerWorker?: number;
   /** Executions waiting for one worker before new ones fail with BEDDEL_OVERLOADED. */
   readonly maxQueuePerWorker?: number;
+  /**
+   * Executions sent to a worker ahead of its answers (default 2), so the worker never idles
+   * during an IPC round trip. The worker still runs them one at a time, in order.
+   */
+  readonly pipelineDepth?: number;
   readonly logger?: Logger;
   readonly metrics?: MetricsSink;
   /** Path of the worker entry script; defaults to the compiled `worker-main.js` of this package. */
@@ -27,6 +32,7 @@ interface Pending {
   readonly resolve: (outcome: ExecutionOutcome) => void;
   readonly enqueuedAt: number;
   sentAt: number;
+  startedAt: number;
   messageId: number;
 }
 
@@ -45,7 +51,8 @@ class SupervisedWorker {
   private child: ChildProcess | undefined;
   private ready = false;
   private readonly queue: Pending[] = [];
-  private inFlight: Pending | undefined;
+  /** Sent, not yet answered, in the order the worker will run them; the first is running. */
+  private readonly inFlight: Pending[] = [];
   private deadlineTimer: NodeJS.Timeout | undefined;
   private killReason: KillReason | undefined;
   private stderrTail = '';
@@ -59,7 +66,7 @@ class SupervisedWorker {
   constructor(
     readonly index: number,
     private readonly entry: string,
-    private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker'>>,
+    private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker' | 'pipelineDepth'>>,
     private readonly logger: Logger,
     private readonly metrics: MetricsSink,
   ) {}
@@ -69,7 +76,7 @@ class SupervisedWorker {
   }
 
   get pending(): number {
-    return this.queue.length + (this.inFlight === undefined ? 0 : 1);
+    return this.queue.length + this.inFlight.length;
   }
 
   start(): Promise<void> {
@@ -86,7 +93,7 @@ class SupervisedWorker {
       return Promise.resolve(failed(ErrorCodes.OVERLOADED, `The sandbox worker queue is full (${this.options.maxQueuePerWorker} waiting).`));
     }
     return new Promise((resolve) => {
-      this.queue.push({ request, resolve, enqueuedAt: performance.now(), sentAt: 0, messageId: 0 });
+      this.queue.push({ request, resolve, enqueuedAt: performance.now(), sentAt: 0, startedAt: 0, messageId: 0 });
       this.pump();
     });
   }
@@ -145,18 +152,20 @@ class SupervisedWorker {
         this.pump();
         return;
       case 'unknown-plan': {
-        const pending = this.inFlight;
-        if (pending === undefined || pending.messageId !== message.id) return;
+        const pending = this.takeInFlight(message.id);
+        if (pending === undefined) return;
+        // The worker dropped this plan from its cache: send it again, with the plan, at the back.
         this.knownPlans.delete(pending.request.plan.id);
+        this.inFlight.push(pending);
         this.send(pending);
+        this.armDeadline();
         return;
       }
       case 'result': {
-        const pending = this.inFlight;
-        if (pending === undefined || pending.messageId !== message.id) return;
-        this.clearDeadline();
-        this.inFlight = undefined;
+        const pending = this.takeInFlight(message.id);
+        if (pending === undefined) return;
         pending.resolve(message.outcome);
+        this.armDeadline();
         this.pump();
         return;
       }
@@ -169,10 +178,15 @@ class SupervisedWorker {
     const wasReady = this.ready;
     this.ready = false;
     const reason = this.killReason;
-    const pending = this.inFlight;
-    this.inFlight = undefined;
-    if (pending !== undefined) pending.resolve(this.failureFor(reason, pending, code, signal));
-    if (this.closed) return;
+    // The worker runs what it was sent in order, so only the first was running: it fails, and
+    // the rest, which never started, go back to the front of the queue for the replacement.
+    const [running, ...notStarted] = this.inFlight.splice(0);
+    if (running !== undefined) running.resolve(this.failureFor(reason, running, code, signal));
+    if (this.closed) {
+      for (const pending of notStarted) pending.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed before this execution started.'));
+      return;
+    }
+    this.queue.unshift(...notStarted);
     this.restarts += 1;
     this.metrics.increment(MetricNames.workerRestarts, { worker: String(this.index), reason: reason ?? 'crashed' });
     if (!wasReady) this.startFailures += 1;
@@ -195,7 +209,7 @@ class SupervisedWorker {
   }
 
   private failureFor(reason: KillReason | undefined, pending: Pending, code: number | null, signal: NodeJS.Signals | null): ExecutionOutcome {
-    const durationMs = performance.now() - pending.sentAt;
+    const durationMs = performance.now() - Math.max(pending.sentAt, pending.startedAt);
     switch (reason) {
       case 'deadline':
         return failed(ErrorCodes.TIMEOUT, 'The transformation did not finish within its time limit; its sandbox process was stopped and replaced.', durationMs);
@@ -213,13 +227,35 @@ class SupervisedWorker {
   }
 
   private pump(): void {
-    if (!this.ready || this.inFlight !== undefined || this.closed) return;
-    const next = this.queue.shift();
-    if (next === undefined) return;
-    this.inFlight = next;
-    this.metrics.observe(MetricNames.queueWait, (performance.now() - next.enqueuedAt) / 1000, { worker: String(this.index) });
+    if (!this.ready || this.closed) return;
+    while (this.inFlight.length < this.options.pipelineDepth) {
+      const next = this.queue.shift();
+      if (next === undefined) break;
+      this.inFlight.push(next);
+      this.metrics.observe(MetricNames.queueWait, (performance.now() - next.enqueuedAt) / 1000, { worker: String(this.index) });
+      this.send(next);
+    }
     this.metrics.set(MetricNames.workerQueueDepth, this.queue.length, { worker: String(this.index) });
-    this.send(next);
+    this.armDeadline();
+  }
+
+  private takeInFlight(messageId: number): Pending | undefined {
+    const index = this.inFlight.findIndex((pending) => pending.messageId === messageId);
+    if (index < 0) return undefined;
+    const [pending] = this.inFlight.splice(index, 1);
+    if (index === 0) this.clearDeadline();
+    return pending;
+  }
+
+  /**
+   * The first in-flight execution is the one running; its deadline counts from when it started
+   * (sent to an idle worker, or the previous one answered).
+   */
+  private armDeadline(): void {
+    const running = this.inFlight[0];
+    if (running === undefined || this.deadlineTimer !== undefined) return;
+    running.startedAt = Math.max(running.sentAt, performance.now());
+    this.deadlineTimer = setTimeout(() => this.onDeadline(), running.request.limits.timeoutMs + this.options.deadlineGraceMs);
   }
 
   private send(pending: Pending): void {
@@ -237,13 +273,11 @@ class SupervisedWorker {
       limits: { timeoutMs: request.limits.timeoutMs, memoryLimitMb: request.limits.memoryLimitMb, maxOutputBytes: request.limits.maxOutputBytes },
     });
     this.knownPlans.add(request.plan.id);
-    this.clearDeadline();
-    this.deadlineTimer = setTimeout(() => this.onDeadline(), request.limits.timeoutMs + this.options.deadlineGraceMs);
   }
 
   private onDeadline(): void {
     const child = this.child;
-    if (child === undefined || this.inFlight === undefined) return;
+    if (child === undefined || this.inFlight.length === 0) return;
     // The isolate's own timeout did not fire (code parked outside it, or the worker hung).
     this.killReason = 'deadline';
     child.kill('SIGKILL');
@@ -295,6 +329,7 @@ export class WorkerProcessPool {
       deadlineGraceMs: options.deadlineGraceMs ?? 1000,
       maxTenantsPerWorker: options.maxTenantsPerWorker ?? 256,
       maxQueuePerWorker: options.maxQueuePerWorker ?? 10_000,
+      pipelineDepth: Math.max(1, options.pipelineDepth ?? 2),
     };
     const logger = options.logger ?? silentLogger;
     const metrics = options.metrics ?? noopMetrics;
