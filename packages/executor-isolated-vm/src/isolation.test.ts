@@ -234,6 +234,14 @@ describe('no state survives between executions or crosses tenants', () => {
     expect(output(run(probe, {}, 'tenant-a'))).toEqual({ secret: 'undefined', leaked: true, push: 1, random: true });
   });
 
+  it('a pre-warmed context is as clean as a new one, and is used once', () => {
+    sandbox.prepare('tenant-w');
+    expect(output(run(plant, { secret: 'warm' }, 'tenant-w'))).toBe('planted');
+    sandbox.prepare('tenant-w');
+    expect(output(run(probe, {}, 'tenant-w'))).toEqual({ secret: 'undefined', leaked: true, push: 1, random: true });
+    expect(output(run(probe, {}, 'tenant-w'))).toEqual({ secret: 'undefined', leaked: true, push: 1, random: true });
+  });
+
   it('another tenant never sees what a tenant planted', () => {
     expect(output(run(plant, { secret: 'from-a' }, 'tenant-a'))).toBe('planted');
     expect(output(run(probe, {}, 'tenant-b'))).toEqual({ secret: 'undefined', leaked: true, push: 1, random: true });
