@@ -1,4 +1,5 @@
 import type { ErrorCode } from './errors.js';
+import type { GuestCapabilities } from './profiles.js';
 
 /** Limits one execution runs under. Profiles and transformations may only tighten them. */
 export interface ExecutionLimits {
@@ -38,6 +39,10 @@ export interface ExecutionRequest {
   /** The input, already serialised once: it is copied into the isolate as one string. */
   readonly inputJson: string;
   readonly limits: ExecutionLimits;
+  /** Granted capabilities; absent means none. */
+  readonly capabilities?: GuestCapabilities;
+  /** Run in a worker process dedicated to this tenant (supervised executors). */
+  readonly dedicatedWorker?: boolean;
 }
 
 /** Figures measured for one execution. */
@@ -57,8 +62,8 @@ export interface ExecutionFailure {
 }
 
 export type ExecutionOutcome =
-  | { readonly ok: true; readonly outputJson: string; readonly metrics: ExecutionMetrics }
-  | { readonly ok: false; readonly error: ExecutionFailure; readonly metrics: ExecutionMetrics };
+  | { readonly ok: true; readonly outputJson: string; readonly metrics: ExecutionMetrics; readonly logs?: readonly string[] }
+  | { readonly ok: false; readonly error: ExecutionFailure; readonly metrics: ExecutionMetrics; readonly logs?: readonly string[] };
 
 /**
  * Runs plans in a sandbox. Implementations must keep tenants apart (no shared isolate), start

@@ -22,6 +22,8 @@ interface RunResultBase {
   readonly transformation: TransformationRef | null;
   readonly metrics: RunMetrics;
   readonly receipt?: AuditReceipt;
+  /** Lines the steps logged through the `log` capability, when granted. */
+  readonly logs?: readonly string[];
 }
 
 export interface RunSuccess extends RunResultBase {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AUDIT_LOG, BeddelError, DEFAULT_LIMITS, ErrorCodes, EXECUTOR, LOGGER, METRICS, MetricNames, noopMetrics, SECURITY_PROFILES, silentLogger, TENANT_ID } from '@beddel/contracts';
+import { AUDIT_LOG, BeddelError, DEFAULT_LIMITS, DEFAULT_SECURITY_PROFILE, ErrorCodes, EXECUTOR, LOGGER, METRICS, MetricNames, noopMetrics, SECURITY_PROFILES, silentLogger, TENANT_ID } from '@beddel/contracts';
 import type {
   AuditLog,
   EnginePlugin,
@@ -58,7 +58,7 @@ const TENANT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Builds an engine from plugins: register all, then `init` all, in order. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const container = new PluginContainer();
-  const defaultProfile: SecurityProfile = { id: 'default', limits: { ...DEFAULT_LIMITS, ...options.limits } };
+  const defaultProfile: SecurityProfile = { ...DEFAULT_SECURITY_PROFILE, limits: { ...DEFAULT_LIMITS, ...options.limits } };
   container.registrar.value<SecurityProfileProvider>(SECURITY_PROFILES, { profileFor: () => defaultProfile });
   container.registrar.value<Logger>(LOGGER, silentLogger);
   container.registrar.value<MetricsSink>(METRICS, noopMetrics);
