@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { ErrorCodes } from '@beddel/contracts';
+import { withEngine } from '../build-engine.js';
+import { engineSettings, LOG_LEVEL_HELP, logLevelOption, onePositional, parseCommandLine, usageError } from '../command-line.js';
+import type { CommandUsage } from '../command-line.js';
+import { writeText } from '../cli-io.js';
+import type { CliIo } from '../cli-io.js';
+import { readJsonFile, readTextFile, STDIN } from '../input-files.js';
+
+const USAGE: CommandUsage = { name: 'run', synopsis: '<file.yaml> --tenant <id> [--input <file.json|->]' };
+
+export const RUN_HELP = `Usage: beddel run <file.yaml> --tenant <id> [--input <file.json|->] [options]
+
+Runs one transformation for one tenant in a V8 isolate and prints the result as one JSON
+object on stdout: {"ok":true,"output":...} or {"ok":false,"error":{"code":...}}, plus
+executionId, tenant, transformation and measured metrics (durationMs, cpuMs, heapBytes).
+
+Options:
+  -t, --tenant <id>        tenant to run as: 1-128 characters from [A-Za-z0-9._:-] (required)
+  -i, --input <file|->     input JSON from a file, or from stdin with "-" (default: {})
+      --pretty             indent the JSON result
+${LOG_LEVEL_HELP}
+  -h, --help               show this help
+
+<file.yaml> may be "-" to read the transformation from stdin; --input then cannot be "-".
+
+Exit codes:
+  0  the run succeeded ("ok": true)
+  1  the run failed ("ok": false), e.g. BEDDEL_TIMEOUT, BEDDEL_RUNTIME_ERROR, BEDDEL_INPUT_INVALID
+  2  the transformation is invalid (BEDDEL_INVALID_TRANSFORMATION; the result is still printed),
+     or nothing ran: bad usage (BEDDEL_USAGE), an unreadable file (BEDDEL_FILE_UNREADABLE),
+     input that is not JSON (BEDDEL_INPUT_NOT_JSON), an invalid tenant id (BEDDEL_INVALID_TENANT)
+`;
+
+export async function runCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandLine(
+    () =>
+      parseArgs({
+        args: [...args],
+        options: {
+          tenant: { type: 'string', short: 't' },
+          input: { type: 'string', short: 'i' },
+          pretty: { type: 'boolean' },
+          ...logLevelOption,
+          help: { type: 'boolean', short: 'h' },
+        },
+        allowPositionals: true,
+        strict: true,
+      }),
+    USAGE,
+  );
+  if (values.help === true) {
+    await writeText(io.stdout, RUN_HELP);
+    return 0;
+  }
+  const file = onePositional(positionals, 'transformation file', USAGE);
+  const tenantId = values.tenant;
+  if (tenantId === undefined) throw usageError(USAGE, 'Missing --tenant <id>.');
+  if (file === STDIN && values.input === STDIN) throw usageError(USAGE, 'The transformation and the input cannot both come from stdin.');
+  const settings = engineSettings(io, values['log-level'], USAGE);
+
+  const source = await readTextFile(file, io, 'transformation file');
+  const input = values.input === undefined ? {} : await readJsonFile(values.input, io, 'input');
+  const result = await withEngine(settings, (engine) => engine.tenant(tenantId).run(source, input));
+
+  await writeText(io.stdout, `${JSON.stringify(result, null, values.pretty === true ? 2 : undefined)}\n`);
+  if (result.ok) return 0;
+  return result.error.code === ErrorCodes.INVALID_TRANSFORMATION ? 2 : 1;
+}
