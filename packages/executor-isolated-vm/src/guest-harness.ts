@@ -11,7 +11,13 @@
  *   'P' + JSON {i}                        step i returned a promise / thenable
  *   'S' + JSON {m}                        the result is not JSON-serialisable
  *   'T' + output length in UTF-16 units   the output exceeds the cap (before copying it out)
+ *   'D' + JSON {i, c}                     step i failed on a capability c the profile does not grant
+ * Captured log lines (the `log` capability) are fetched with the second function, `takeLogs`.
  * Host objects, host errors and references never enter the realm; guest objects never leave it.
+ *
+ * Capabilities live entirely in the guest: the clock is the isolate's own (coarsened), random is
+ * V8's Math.random, SHA-256 is computed here in JavaScript, secrets arrive as copied strings.
+ * Nothing calls back into the host.
  */
 export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   'use strict';
@@ -40,6 +46,19 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   Object.defineProperty(NativeArrayBuffer.prototype, 'constructor', { value: SafeArrayBuffer, writable: true, configurable: true, enumerable: false });
 
   // Captured before tenant code runs, so later changes to the globals cannot affect the harness.
+  const defineProperty = Object.defineProperty;
+  const freeze = Object.freeze;
+  const hasOwn = Object.prototype.hasOwnProperty;
+  const call = Function.prototype.call;
+  const floor = Math.floor;
+  const NativeDate = g.Date;
+  const nativeNow = NativeDate.now;
+  const nativeRandom = Math.random;
+  const fromCharCode = String.fromCharCode;
+  const charCodeAt = String.prototype.charCodeAt;
+  const encodeUri = encodeURIComponent;
+  const unescapeText = unescape;
+  const pushItem = Array.prototype.push;
   const stringify = JSON.stringify;
   const parse = JSON.parse;
   const createObject = Object.create;
@@ -62,7 +81,160 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
     }
   }
 
-  return function run(stepFunctions, stepNamesJson, inputJson, maxOutputUnits) {
+  // ---- Capabilities: the non-deterministic built-ins are governed by the profile ----
+  let grants = null;
+  // Errors raised by a denied capability, so a denial caught by tenant code and followed by an
+  // unrelated error is not reported as a denial.
+  const denials = new WeakMap();
+  const denialOf = WeakMap.prototype.get;
+  const recordDenial = WeakMap.prototype.set;
+  let logs = [];
+  let logBytes = 0;
+  let logTruncated = false;
+
+  function deny(capability, detail) {
+    const error = new Error('The capability "' + capability + '" is not granted by the security profile' + (detail ? ': ' + detail : ''));
+    error.name = 'CapabilityDenied';
+    call.call(recordDenial, denials, error, capability);
+    throw error;
+  }
+  function clockNow() {
+    if (grants === null || !grants.clock) return deny('clock', 'Date.now(), new Date() and beddel.now() need it');
+    const resolution = grants.clock.resolutionMs;
+    return floor(call.call(nativeNow, NativeDate) / resolution) * resolution;
+  }
+  function randomNumber() {
+    if (grants === null || grants.random !== true) return deny('random', 'Math.random() and beddel.random() need it');
+    return call.call(nativeRandom, Math);
+  }
+  defineProperty(NativeDate, 'now', { value: function now() { return clockNow(); }, writable: true, configurable: true, enumerable: false });
+  const SafeDate = new Proxy(NativeDate, {
+    apply() {
+      return new NativeDate(clockNow()).toString();
+    },
+    construct(target, args, newTarget) {
+      const constructAs = newTarget === SafeDate ? target : newTarget;
+      return args.length === 0 ? Reflect.construct(target, [clockNow()], constructAs) : Reflect.construct(target, args, constructAs);
+    },
+  });
+  defineProperty(g, 'Date', { value: SafeDate, writable: true, configurable: true, enumerable: false });
+  defineProperty(NativeDate.prototype, 'constructor', { value: SafeDate, writable: true, configurable: true, enumerable: false });
+  defineProperty(Math, 'random', { value: function random() { return randomNumber(); }, writable: true, configurable: true, enumerable: false });
+  // Intl.DateTimeFormat#format() and #formatToParts() with no date read the clock natively.
+  const dateTimeFormatPrototype = Intl.DateTimeFormat.prototype;
+  const nativeFormatGetter = Object.getOwnPropertyDescriptor(dateTimeFormatPrototype, 'format').get;
+  const nativeFormatToParts = dateTimeFormatPrototype.formatToParts;
+  defineProperty(dateTimeFormatPrototype, 'format', {
+    configurable: true,
+    enumerable: false,
+    get() {
+      const bound = call.call(nativeFormatGetter, this);
+      return function format(date) { return bound(date === undefined ? clockNow() : date); };
+    },
+  });
+  defineProperty(dateTimeFormatPrototype, 'formatToParts', {
+    value: function formatToParts(date) { return call.call(nativeFormatToParts, this, date === undefined ? clockNow() : date); },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+
+  function formatLogArgument(value) {
+    if (typeof value === 'string') return value;
+    try {
+      const json = stringify(value);
+      return json === undefined ? toText(value) : json;
+    } catch (_) {
+      try { return toText(value); } catch (__) { return '[unprintable]'; }
+    }
+  }
+  function log() {
+    if (grants === null || !grants.log) return deny('log', 'beddel.log() needs it');
+    if (logTruncated) return;
+    let line = '';
+    for (let index = 0; index < arguments.length; index++) line += (index === 0 ? '' : ' ') + formatLogArgument(arguments[index]);
+    if (logs.length >= grants.log.maxLines || logBytes + line.length > grants.log.maxBytes) {
+      logTruncated = true;
+      call.call(pushItem, logs, '[beddel: log truncated at ' + grants.log.maxLines + ' lines / ' + grants.log.maxBytes + ' bytes]');
+      return;
+    }
+    logBytes += line.length;
+    call.call(pushItem, logs, line);
+  }
+  function secret(key) {
+    if (grants === null || !grants.secrets) return deny('secrets', 'beddel.secret() needs it');
+    const name = toText(key);
+    if (!call.call(hasOwn, grants.secrets, name)) return deny('secrets', 'the key "' + name.slice(0, 100) + '" is not allow-listed for this tenant');
+    return grants.secrets[name];
+  }
+
+  // SHA-256 (FIPS 180-4) over the UTF-8 bytes of a string, in the guest.
+  const K = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  ];
+  function sha256(text) {
+    if (grants === null || grants.hash !== true) return deny('hash', 'beddel.sha256() needs it');
+    const bytes = unescapeText(encodeUri(toText(text)));
+    const length = bytes.length;
+    const words = new Int32Array((((length + 8) >> 6) + 1) * 16);
+    for (let index = 0; index < length; index++) words[index >> 2] |= call.call(charCodeAt, bytes, index) << (24 - (index % 4) * 8);
+    words[length >> 2] |= 0x80 << (24 - (length % 4) * 8);
+    words[words.length - 1] = length * 8;
+    let h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a, h4 = 0x510e527f, h5 = 0x9b05688c, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
+    const w = new Int32Array(64);
+    for (let block = 0; block < words.length; block += 16) {
+      for (let t = 0; t < 64; t++) {
+        if (t < 16) w[t] = words[block + t];
+        else {
+          const a = w[t - 15], b = w[t - 2];
+          const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+          const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+          w[t] = (w[t - 16] + s0 + w[t - 7] + s1) | 0;
+        }
+      }
+      let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, gg = h6, h = h7;
+      for (let t = 0; t < 64; t++) {
+        const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        const t1 = (h + S1 + ((e & f) ^ (~e & gg)) + K[t] + w[t]) | 0;
+        const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        h = gg; gg = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+      }
+      h0 = (h0 + a) | 0; h1 = (h1 + b) | 0; h2 = (h2 + c) | 0; h3 = (h3 + d) | 0;
+      h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + gg) | 0; h7 = (h7 + h) | 0;
+    }
+    let hex = '';
+    const state = [h0, h1, h2, h3, h4, h5, h6, h7];
+    for (let index = 0; index < 8; index++) hex += ('00000000' + (state[index] >>> 0).toString(16)).slice(-8);
+    return hex;
+  }
+
+  defineProperty(g, 'beddel', {
+    value: freeze({
+      log: log,
+      now: function now() { return clockNow(); },
+      random: function random() { return randomNumber(); },
+      sha256: sha256,
+      secret: secret,
+    }),
+    writable: false,
+    configurable: false,
+    enumerable: false,
+  });
+
+  function takeLogs() {
+    const taken = logs;
+    logs = [];
+    return stringify(taken);
+  }
+
+  function run(stepFunctions, stepNamesJson, inputJson, maxOutputUnits, capabilitiesJson) {
+    grants = freeze(parse(capabilitiesJson));
     const stepNames = parse(stepNamesJson);
     if (!isArray(stepFunctions) || stepFunctions.length !== stepNames.length) {
       return 'S' + stringify({ m: 'the steps did not compile to one function each' });
@@ -82,6 +254,8 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
         results[stepNames[index]] = value;
       }
     } catch (error) {
+      const capability = error !== null && typeof error === 'object' ? call.call(denialOf, denials, error) : undefined;
+      if (capability !== undefined) return 'D' + stringify({ i: index, c: capability });
       return 'E' + stringify({ i: index, m: describe(error) });
     }
     let json;
@@ -93,7 +267,9 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
     if (json === undefined) json = 'null';
     if (json.length > maxOutputUnits) return 'T' + json.length;
     return 'O' + json;
-  };
+  }
+
+  return [run, takeLogs];
 })()`;
 
 /**

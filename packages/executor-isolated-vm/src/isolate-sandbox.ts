@@ -1,6 +1,6 @@
 import ivm from 'isolated-vm';
 import { ErrorCodes } from '@beddel/contracts';
-import type { ExecutablePlan, ExecutionFailure, ExecutionLimits, ExecutionMetrics, ExecutionOutcome } from '@beddel/contracts';
+import type { ExecutablePlan, ExecutionFailure, ExecutionLimits, ExecutionMetrics, ExecutionOutcome, GuestCapabilities } from '@beddel/contracts';
 import { GUEST_HARNESS_SOURCE, stepsScriptSource } from './guest-harness.js';
 
 export interface IsolateSandboxOptions {
@@ -16,6 +16,7 @@ export interface SandboxRequest {
   readonly plan: ExecutablePlan;
   readonly inputJson: string;
   readonly limits: Pick<ExecutionLimits, 'timeoutMs' | 'memoryLimitMb' | 'maxOutputBytes'>;
+  readonly capabilities?: GuestCapabilities;
 }
 
 interface TenantIsolate {
@@ -31,6 +32,7 @@ interface TenantIsolate {
 interface PreparedContext {
   readonly context: ivm.Context;
   readonly runFunction: ivm.Reference<unknown>;
+  readonly takeLogs: ivm.Reference<unknown>;
 }
 
 interface CompiledPlan {
@@ -92,14 +94,17 @@ export class IsolateSandbox {
       const heapBefore = isolate.getHeapStatisticsSync().used_heap_size;
       const { runFunction } = prepared;
       stepFunctions = plan.script.runSync(prepared.context, { reference: true, timeout: remaining(deadline) });
+      const capabilities = request.capabilities ?? {};
       const envelope: unknown = runFunction.applySync(
         undefined,
-        [stepFunctions.derefInto(), plan.stepNamesJson, request.inputJson, request.limits.maxOutputBytes],
+        [stepFunctions.derefInto(), plan.stepNamesJson, request.inputJson, request.limits.maxOutputBytes, JSON.stringify(capabilities)],
         { timeout: remaining(deadline) },
       );
       heapBytes = Math.max(0, isolate.getHeapStatisticsSync().used_heap_size - heapBefore);
+      const logs = capabilities.log === undefined ? undefined : takeLogs(prepared, capabilities.log.maxLines);
       const metrics = measure(started, isolate, cpuBefore, heapBytes);
-      return decodeEnvelope(envelope, plan.stepNames, request.limits.maxOutputBytes, metrics);
+      const outcome = decodeEnvelope(envelope, plan.stepNames, request.limits.maxOutputBytes, metrics);
+      return logs === undefined ? outcome : { ...outcome, logs };
     } catch (error) {
       return this.failureOutcome(request.tenantId, error, isolate, started, cpuBefore, heapBytes);
     } finally {
@@ -212,8 +217,14 @@ const PREPARE_TIMEOUT_MS = 1000;
 function prepareContext(tenant: TenantIsolate, timeout: number): PreparedContext {
   const context = tenant.isolate.createContextSync();
   try {
-    const runFunction = tenant.harness.runSync(context, { reference: true, timeout });
-    return { context, runFunction };
+    const functions = tenant.harness.runSync(context, { reference: true, timeout }) as ivm.Reference<unknown[]>;
+    try {
+      const runFunction = functions.getSync(0, { reference: true });
+      const takeLogsFunction = functions.getSync(1, { reference: true });
+      return { context, runFunction, takeLogs: takeLogsFunction };
+    } finally {
+      functions.release();
+    }
   } catch (error) {
     if (!tenant.isolate.isDisposed) context.release();
     throw error;
@@ -222,7 +233,20 @@ function prepareContext(tenant: TenantIsolate, timeout: number): PreparedContext
 
 function releaseContext(isolate: ivm.Isolate, prepared: PreparedContext): void {
   prepared.runFunction.release();
+  prepared.takeLogs.release();
   if (!isolate.isDisposed) prepared.context.release();
+}
+
+/** Captured log lines, read as one JSON string; the harness bounds them, the host checks again. */
+function takeLogs(prepared: PreparedContext, maxLines: number): string[] {
+  try {
+    const json: unknown = prepared.takeLogs.applySync(undefined, [], { timeout: 100 });
+    const parsed: unknown = typeof json === 'string' ? JSON.parse(json) : [];
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter((line): line is string => typeof line === 'string').slice(0, maxLines + 1);
+  } catch {
+    return [];
+  }
 }
 
 function remaining(deadline: number): number {
@@ -297,6 +321,21 @@ function decodeEnvelope(
         error: {
           code: ErrorCodes.RUNTIME_ERROR,
           message: 'The step returned a promise or thenable; steps are synchronous and must return a plain value.',
+          ...(step === undefined ? {} : { step }),
+        },
+        metrics,
+      };
+    }
+    case 'D': {
+      const record = parseGuestRecord(body);
+      const parsedCapability = (JSON.parse(body) as { c?: unknown }).c;
+      const capability = typeof parsedCapability === 'string' ? parsedCapability.slice(0, 40) : 'unknown';
+      const step = stepNames[record.i];
+      return {
+        ok: false,
+        error: {
+          code: ErrorCodes.CAPABILITY_DENIED,
+          message: `The step called the "${capability}" capability, which the tenant's security profile does not grant.`,
           ...(step === undefined ? {} : { step }),
         },
         metrics,

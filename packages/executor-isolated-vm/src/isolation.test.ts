@@ -219,32 +219,32 @@ describe('no state survives between executions or crosses tenants', () => {
     Object.prototype.leaked = input.secret;
     Array.prototype.push = function () { return "hijacked"; };
     JSON.stringify = () => '"forged"';
-    Math.random = () => 4;
+    Math.max = () => 4;
     return "planted";`;
   const probe = `
     return {
       secret: typeof globalThis.secret,
       leaked: ({}).leaked === undefined,
       push: [].push(1),
-      random: Math.random() !== 4,
+      max: Math.max(1, 2) === 2,
     };`;
 
   it('the next execution of the same tenant starts from a clean realm', () => {
     expect(output(run(plant, { secret: 's3cr3t' }, 'tenant-a'))).toBe('planted');
-    expect(output(run(probe, {}, 'tenant-a'))).toEqual({ secret: 'undefined', leaked: true, push: 1, random: true });
+    expect(output(run(probe, {}, 'tenant-a'))).toEqual({ secret: 'undefined', leaked: true, push: 1, max: true });
   });
 
   it('a pre-warmed context is as clean as a new one, and is used once', () => {
     sandbox.prepare('tenant-w');
     expect(output(run(plant, { secret: 'warm' }, 'tenant-w'))).toBe('planted');
     sandbox.prepare('tenant-w');
-    expect(output(run(probe, {}, 'tenant-w'))).toEqual({ secret: 'undefined', leaked: true, push: 1, random: true });
-    expect(output(run(probe, {}, 'tenant-w'))).toEqual({ secret: 'undefined', leaked: true, push: 1, random: true });
+    expect(output(run(probe, {}, 'tenant-w'))).toEqual({ secret: 'undefined', leaked: true, push: 1, max: true });
+    expect(output(run(probe, {}, 'tenant-w'))).toEqual({ secret: 'undefined', leaked: true, push: 1, max: true });
   });
 
   it('another tenant never sees what a tenant planted', () => {
     expect(output(run(plant, { secret: 'from-a' }, 'tenant-a'))).toBe('planted');
-    expect(output(run(probe, {}, 'tenant-b'))).toEqual({ secret: 'undefined', leaked: true, push: 1, random: true });
+    expect(output(run(probe, {}, 'tenant-b'))).toEqual({ secret: 'undefined', leaked: true, push: 1, max: true });
   });
 
   it('a tenant that exhausts its isolate does not disturb another tenant', () => {

@@ -38,7 +38,13 @@ process.on('message', (raw: HostMessage) => {
     send({ type: 'unknown-plan', id: raw.id });
     return;
   }
-  const outcome = sandbox.run({ tenantId: raw.tenantId, plan, inputJson: raw.inputJson, limits: raw.limits });
+  const outcome = sandbox.run({
+    tenantId: raw.tenantId,
+    plan,
+    inputJson: raw.inputJson,
+    limits: raw.limits,
+    ...(raw.capabilities === undefined ? {} : { capabilities: raw.capabilities }),
+  });
   send({ type: 'result', id: raw.id, outcome });
   // Between messages, get this tenant's next context ready (off the hot path of its next run).
   const tenantId = raw.tenantId;

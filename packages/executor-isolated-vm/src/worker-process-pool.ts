@@ -271,6 +271,7 @@ class SupervisedWorker {
       ...(known ? {} : { plan: request.plan }),
       inputJson: request.inputJson,
       limits: { timeoutMs: request.limits.timeoutMs, memoryLimitMb: request.limits.memoryLimitMb, maxOutputBytes: request.limits.maxOutputBytes },
+      ...(request.capabilities === undefined ? {} : { capabilities: request.capabilities }),
     });
     this.knownPlans.add(request.plan.id);
   }

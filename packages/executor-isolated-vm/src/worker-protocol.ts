@@ -1,4 +1,4 @@
-import type { ExecutablePlan, ExecutionLimits, ExecutionOutcome } from '@beddel/contracts';
+import type { ExecutablePlan, ExecutionLimits, ExecutionOutcome, GuestCapabilities } from '@beddel/contracts';
 
 /** Host -> worker. The plan body is sent only when the worker may not know it yet. */
 export type HostMessage =
@@ -10,6 +10,7 @@ export type HostMessage =
       readonly plan?: ExecutablePlan;
       readonly inputJson: string;
       readonly limits: Pick<ExecutionLimits, 'timeoutMs' | 'memoryLimitMb' | 'maxOutputBytes'>;
+      readonly capabilities?: GuestCapabilities;
     }
   | { readonly type: 'evict'; readonly tenantId: string };
 
