@@ -179,7 +179,7 @@ function checkRecords(tenantId: string, records: readonly unknown[], claims: rea
     const recordHash = fields.recordHash;
     if (isHexHash(recordHash)) {
       tree.appendLeafHash(recordLeafHash(recordHash));
-      if (isObject(record) && hashable(record) && computeRecordHash(record) !== recordHash) {
+      if (isObject(record) && hashOrNull(record) !== recordHash) {
         problems.add('record-hash-mismatch', `Record ${sequence} does not hash to its recordHash: it was modified after sealing.`, sequence);
       }
     } else {
@@ -196,12 +196,12 @@ function checkRecords(tenantId: string, records: readonly unknown[], claims: rea
   }
 }
 
-function hashable(record: Record<string, unknown>): boolean {
+/** The record hash, or null when the stored value cannot be canonicalised (then it cannot match). */
+function hashOrNull(record: Record<string, unknown>): string | null {
   try {
-    computeRecordHash(record);
-    return true;
+    return computeRecordHash(record);
   } catch {
-    return false;
+    return null;
   }
 }
 
