@@ -600,3 +600,25 @@ describe('examples in the repository', () => {
     expect(compiled.validateInput(input)).toEqual([]);
   });
 });
+
+describe('documentation', () => {
+  const read = (path: string): string => readFileSync(new URL(path, import.meta.url), 'utf8');
+
+  it('the examples in docs/transformation-format.md compile and behave as described', () => {
+    const text = read('../../../docs/transformation-format.md');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(text)?.[1];
+    const json = /```json\n([\s\S]*?)```/.exec(text)?.[1];
+    const compiler = new TransformationCompiler();
+    expect(compiler.compile(yaml!).ref.name).toBe('order-total');
+    const summary = compiler.compile(JSON.parse(json!) as object);
+    expect(summary.validateInput({ users: [{ name: 'Ada', age: 36 }, { name: 'Tim', age: 'nine' }] })).toEqual([{ path: 'input.users[1].age', message: 'must be integer' }]);
+    expect(summary.validateOutput({ count: 2, adults: ['Ada'] })).toEqual([]);
+  });
+
+  it('the README example is valid and its input check says what the comment says', () => {
+    const source = /const source = `([\s\S]*?)`;/.exec(read('../README.md'))?.[1];
+    const compiled = new TransformationCompiler().compile(source!);
+    expect(compiled.limits).toEqual({ timeoutMs: 1000 });
+    expect(compiled.validateInput({})).toEqual([{ path: 'input.items', message: 'is required' }]);
+  });
+});
