@@ -13,7 +13,7 @@ export interface CapabilityGrants {
   readonly log?: { readonly maxLines: number; readonly maxBytes: number };
   /** `beddel.now()`: epoch milliseconds, rounded down to `resolutionMs`. */
   readonly clock?: { readonly resolutionMs: number };
-  /** `beddel.random()`: a float in [0, 1) from a CSPRNG. */
+  /** `beddel.random()` and `Math.random()`: V8's generator, a float in [0, 1); not for cryptography. */
   readonly random?: Readonly<Record<string, never>>;
   /** `beddel.sha256(text)`: lower-case hex SHA-256 of the UTF-8 text. */
   readonly hash?: Readonly<Record<string, never>>;
@@ -75,3 +75,12 @@ export const DEFAULT_SECURITY_PROFILE: SecurityProfile = Object.freeze({
   dedicatedWorker: false,
   allowHeapSnapshots: false,
 });
+
+/**
+ * Admission control: rate limits and per-tenant concurrency from the profile. `admit` resolves
+ * with a release function once the execution may run, or rejects with a BeddelError coded
+ * BEDDEL_RATE_LIMITED or BEDDEL_OVERLOADED. The engine calls it when a provider is registered.
+ */
+export interface AdmissionControl {
+  admit(tenantId: string, profile: SecurityProfile): Promise<() => void>;
+}

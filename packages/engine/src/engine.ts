@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { AUDIT_LOG, BeddelError, DEFAULT_LIMITS, DEFAULT_SECURITY_PROFILE, ErrorCodes, EXECUTOR, LOGGER, METRICS, MetricNames, noopMetrics, SECURITY_PROFILES, silentLogger, TENANT_ID } from '@beddel/contracts';
+import { ADMISSION, AUDIT_LOG, BeddelError, DEFAULT_LIMITS, DEFAULT_SECURITY_PROFILE, ErrorCodes, EXECUTOR, LOGGER, METRICS, MetricNames, noopMetrics, SECRET_SOURCE, SECURITY_PROFILES, silentLogger, TENANT_ID } from '@beddel/contracts';
 import type {
+  AdmissionControl,
   AuditLog,
+  CapabilityGrants,
   EnginePlugin,
   ErrorCode,
   ErrorInfo,
   ExecutionLimits,
   Executor,
+  GuestCapabilities,
   Logger,
   MetricsSink,
   ProblemDetail,
   RunMetrics,
   RunResult,
+  SecretSource,
   SecurityProfile,
   SecurityProfileProvider,
   Token,
@@ -163,6 +167,8 @@ class TenantRuntime {
   private readonly profiles: SecurityProfileProvider;
   private readonly audit: AuditLog | undefined;
   private readonly metrics: MetricsSink;
+  private readonly admission: AdmissionControl | undefined;
+  private readonly secrets: SecretSource | undefined;
 
   constructor(
     readonly id: string,
@@ -174,6 +180,8 @@ class TenantRuntime {
     this.profiles = scope.resolver.resolve(SECURITY_PROFILES);
     this.audit = scope.resolver.resolveOptional(AUDIT_LOG);
     this.metrics = scope.resolver.resolve(METRICS);
+    this.admission = scope.resolver.resolveOptional(ADMISSION);
+    this.secrets = scope.resolver.resolveOptional(SECRET_SOURCE);
   }
 
   async run(source: TransformationSource, input: unknown): Promise<RunResult> {
@@ -235,7 +243,27 @@ class TenantRuntime {
       return this.finish(context, problemsFailure(ErrorCodes.INPUT_INVALID, 'The input does not match spec.inputSchema', inputProblems), zeroMetrics(context.started));
     }
 
-    const outcome = await this.executor.execute({ executionId: context.executionId, tenantId: this.id, plan: compiled.plan, inputJson, limits });
+    let release: (() => void) | undefined;
+    try {
+      release = await this.admission?.admit(this.id, context.profile);
+    } catch (error) {
+      return this.finish(context, errorInfo(error), zeroMetrics(context.started));
+    }
+    let outcome;
+    try {
+      outcome = await this.executor.execute({
+        executionId: context.executionId,
+        tenantId: this.id,
+        plan: compiled.plan,
+        inputJson,
+        limits,
+        capabilities: this.capabilitiesFor(context.profile.capabilities),
+        dedicatedWorker: context.profile.dedicatedWorker,
+      });
+    } finally {
+      release?.();
+    }
+    context.logs = outcome.logs;
     const metrics: RunMetrics = {
       durationMs: performance.now() - context.started,
       cpuMs: outcome.metrics.cpuMs,
@@ -244,6 +272,13 @@ class TenantRuntime {
     if (!outcome.ok) {
       const { code, message, step } = outcome.error;
       return this.finish(context, failure(code, message, step === undefined ? {} : { step }), metrics);
+    }
+    if (outcome.metrics.heapBytes > context.profile.maxExecutionHeapBytes) {
+      return this.finish(
+        context,
+        failure(ErrorCodes.MEMORY_LIMIT, `The execution used ${outcome.metrics.heapBytes} bytes of heap; the profile allows ${context.profile.maxExecutionHeapBytes} per execution.`),
+        metrics,
+      );
     }
     const output: unknown = JSON.parse(outcome.outputJson);
     const outputProblems = compiled.validateOutput(output);
@@ -288,13 +323,29 @@ class TenantRuntime {
     }
     const finalMetrics = { ...metrics, durationMs: performance.now() - context.started };
     this.record(finalMetrics, isSuccess ? null : outcome.code);
-    const withReceipt = receipt === undefined ? {} : { receipt };
+    const withReceipt = { ...(receipt === undefined ? {} : { receipt }), ...(context.logs === undefined ? {} : { logs: context.logs }) };
     if (isSuccess) {
       this.logger.debug('run ok', { executionId: context.executionId, durationMs: finalMetrics.durationMs });
       return { ...base, ok: true, output: outcome.output, metrics: finalMetrics, ...withReceipt };
     }
     this.logger.info('run failed', { executionId: context.executionId, code: outcome.code, step: outcome.step });
     return { ...base, ok: false, error: outcome, metrics: finalMetrics, ...withReceipt };
+  }
+
+  /** Grants as plain data for the sandbox; secret values only for the allow-listed keys. */
+  private capabilitiesFor(grants: CapabilityGrants): GuestCapabilities {
+    const secrets: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const key of grants.secrets?.keys ?? []) {
+      const value = this.secrets?.read(this.id, key);
+      if (value !== undefined) secrets[key] = value;
+    }
+    return {
+      ...(grants.log === undefined ? {} : { log: grants.log }),
+      ...(grants.clock === undefined ? {} : { clock: grants.clock }),
+      ...(grants.random === undefined ? {} : { random: true }),
+      ...(grants.hash === undefined ? {} : { hash: true }),
+      ...(grants.secrets === undefined ? {} : { secrets: { ...secrets } }),
+    };
   }
 
   private record(metrics: RunMetrics, code: ErrorCode | null): void {
@@ -313,6 +364,7 @@ interface RunContext {
   readonly profile: SecurityProfile;
   readonly input: unknown;
   transformation: TransformationRef | null;
+  logs?: readonly string[] | undefined;
 }
 
 function isCompiled(source: TransformationSource): source is CompiledTransformation {

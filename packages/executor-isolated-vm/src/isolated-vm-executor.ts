@@ -68,10 +68,14 @@ export class IsolatedVmExecutor implements Executor {
     return (this.pool as WorkerProcessPool).execute(request);
   }
 
-  evictTenant(tenantId: string): Promise<void> {
+  async evictTenant(tenantId: string): Promise<void> {
     this.sandbox?.evict(tenantId);
-    this.pool?.evictTenant(tenantId);
-    return Promise.resolve();
+    await this.pool?.evictTenant(tenantId);
+  }
+
+  /** Process ids of dedicated workers, by tenant (supervised mode). */
+  get dedicatedWorkerPids(): ReadonlyMap<string, number | undefined> {
+    return this.pool?.dedicatedPids ?? new Map<string, number | undefined>();
   }
 
   async close(): Promise<void> {

@@ -68,6 +68,27 @@ describe('supervised executor', () => {
   });
 });
 
+describe('dedicated workers', () => {
+  it('a tenant whose profile demands it runs in a process of its own; its crash restarts no shared worker', async () => {
+    const executor = new IsolatedVmExecutor({ workers: 1 });
+    await executor.start();
+    const shared = await executor.execute(request('shared-tenant', 'return 1;'));
+    expect(shared.ok).toBe(true);
+    const dedicated = await executor.execute({ ...request('vip', 'return 2;'), dedicatedWorker: true });
+    expect(dedicated).toMatchObject({ ok: true, outputJson: '2' });
+    const vipPid = executor.dedicatedWorkerPids.get('vip');
+    expect(vipPid).toBeTypeOf('number');
+    expect(executor.workerPids).not.toContain(vipPid);
+    const restartsBefore = executor.workerRestarts;
+    const bomb = await executor.execute({ ...request('vip', 'return new Array(2 ** 28).fill(1.5).length;', {}, 4000), dedicatedWorker: true });
+    expectCode(bomb, 'BEDDEL_MEMORY_LIMIT');
+    expect(executor.workerRestarts).toBe(restartsBefore);
+    await executor.evictTenant('vip');
+    expect(executor.dedicatedWorkerPids.has('vip')).toBe(false);
+    await executor.close();
+  });
+});
+
 describe('the supervisor enforces deadlines and replaces dead workers on its own', () => {
   it('a worker that never answers is killed at the deadline: BEDDEL_TIMEOUT', async () => {
     const pool = new WorkerProcessPool({ workers: 1, deadlineGraceMs: 100, workerEntry: fixture('silent-worker.mjs') });

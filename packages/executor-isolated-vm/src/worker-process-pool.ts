@@ -64,7 +64,8 @@ class SupervisedWorker {
   restarts = 0;
 
   constructor(
-    readonly index: number,
+    /** Metrics label: the worker's index, or `tenant:<id>` for a dedicated worker. */
+    readonly label: string,
     private readonly entry: string,
     private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker' | 'pipelineDepth'>>,
     private readonly logger: Logger,
@@ -130,7 +131,7 @@ class SupervisedWorker {
     child.stderr?.on('data', (chunk: string) => this.onStderr(child, chunk));
     child.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
-    child.on('error', (error) => this.logger.error('sandbox worker error', { worker: this.index, error: error.message }));
+    child.on('error', (error) => this.logger.error('sandbox worker error', { worker: this.label, error: error.message }));
   }
 
   private onStderr(child: ChildProcess, chunk: string): void {
@@ -188,10 +189,10 @@ class SupervisedWorker {
     }
     this.queue.unshift(...notStarted);
     this.restarts += 1;
-    this.metrics.increment(MetricNames.workerRestarts, { worker: String(this.index), reason: reason ?? 'crashed' });
+    this.metrics.increment(MetricNames.workerRestarts, { worker: this.label, reason: reason ?? 'crashed' });
     if (!wasReady) this.startFailures += 1;
     this.logger.warn('sandbox worker exited; starting a replacement', {
-      worker: this.index,
+      worker: this.label,
       code,
       signal,
       reason: reason ?? 'crashed',
@@ -232,10 +233,10 @@ class SupervisedWorker {
       const next = this.queue.shift();
       if (next === undefined) break;
       this.inFlight.push(next);
-      this.metrics.observe(MetricNames.queueWait, (performance.now() - next.enqueuedAt) / 1000, { worker: String(this.index) });
+      this.metrics.observe(MetricNames.queueWait, (performance.now() - next.enqueuedAt) / 1000, { worker: this.label });
       this.send(next);
     }
-    this.metrics.set(MetricNames.workerQueueDepth, this.queue.length, { worker: String(this.index) });
+    this.metrics.set(MetricNames.workerQueueDepth, this.queue.length, { worker: this.label });
     this.armDeadline();
   }
 
@@ -322,6 +323,9 @@ function tenantSlot(tenantId: string, slots: number): number {
  */
 export class WorkerProcessPool {
   private readonly workers: SupervisedWorker[];
+  /** Workers of tenants whose profile demands a process of their own, started on first use. */
+  private readonly dedicated = new Map<string, SupervisedWorker>();
+  private readonly newWorker: (label: string) => SupervisedWorker;
 
   constructor(options: WorkerProcessPoolOptions = {}) {
     const count = Math.max(1, Math.floor(options.workers ?? Math.min(4, availableParallelism())));
@@ -334,7 +338,8 @@ export class WorkerProcessPool {
     };
     const logger = options.logger ?? silentLogger;
     const metrics = options.metrics ?? noopMetrics;
-    this.workers = Array.from({ length: count }, (_, index) => new SupervisedWorker(index, entry, settings, logger, metrics));
+    this.newWorker = (label) => new SupervisedWorker(label, entry, settings, logger, metrics);
+    this.workers = Array.from({ length: count }, (_, index) => this.newWorker(String(index)));
   }
 
   get size(): number {
@@ -358,17 +363,38 @@ export class WorkerProcessPool {
     await Promise.all(this.workers.map((worker) => worker.start()));
   }
 
+  /** Process ids of dedicated workers, by tenant. */
+  get dedicatedPids(): ReadonlyMap<string, number | undefined> {
+    return new Map([...this.dedicated].map(([tenantId, worker]) => [tenantId, worker.pid]));
+  }
+
   execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
+    if (request.dedicatedWorker === true) return this.dedicatedWorker(request.tenantId).submit(request);
     const worker = this.workers[this.workerFor(request.tenantId)];
     if (worker === undefined) return Promise.resolve(failed(ErrorCodes.INTERNAL, 'No sandbox worker is available.'));
     return worker.submit(request);
   }
 
-  evictTenant(tenantId: string): void {
+  async evictTenant(tenantId: string): Promise<void> {
     this.workers[this.workerFor(tenantId)]?.evict(tenantId);
+    const dedicated = this.dedicated.get(tenantId);
+    this.dedicated.delete(tenantId);
+    await dedicated?.close();
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.close()));
+    await Promise.all([...this.workers, ...this.dedicated.values()].map((worker) => worker.close()));
+    this.dedicated.clear();
+  }
+
+  private dedicatedWorker(tenantId: string): SupervisedWorker {
+    let worker = this.dedicated.get(tenantId);
+    if (worker === undefined) {
+      worker = this.newWorker(`tenant:${tenantId}`);
+      this.dedicated.set(tenantId, worker);
+      // Submissions queue until the worker reports ready.
+      void worker.start();
+    }
+    return worker;
   }
 }
