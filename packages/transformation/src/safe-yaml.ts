@@ -44,11 +44,14 @@ const YAML_TAG_PREFIX = 'tag:yaml.org,2002:';
 
 /**
  * Parses YAML text that is untrusted. Stops at the first stage with problems:
- * 1. parser nesting (the composer recurses, and deep recursion inside it can take the process
- *    down, so depth is checked on the iterative CST parser first),
- * 2. YAML errors and warnings (syntax, non-scalar keys, several documents),
- * 3. duplicate keys, explicit tags (`!foo`, `!!js/function`, even `!!str`), aliases to unknown anchors,
- * 4. alias expansion beyond `maxAliasCount` (billion laughs).
+ * 1. nesting, checked on yaml's iterative CST parser before the recursive composer runs: on
+ *    Node 20, a few thousand nested brackets made the composer overflow the stack, and after
+ *    that a later regular expression compile aborted the whole process (a fatal V8 OOM);
+ * 2. more than one document;
+ * 3. YAML errors (syntax, non-scalar keys);
+ * 4. YAML warnings, duplicate keys, explicit tags (`!foo`, `!!js/function`, even `!!str`) and
+ *    aliases to unknown anchors;
+ * 5. alias expansion beyond `maxAliasCount` (billion laughs).
  * The returned value is plain JS data but not yet checked as JSON (see `toPlainData`).
  */
 export function parseYaml(source: string, options: SafeYamlOptions): ParsedYaml {

@@ -4,21 +4,21 @@ import type { JsonObject, JsonValue } from './plain-data.js';
 import type { PathSegment, Problem } from './problem-path.js';
 import { stepSyntaxError } from './step-syntax.js';
 
-export const API_VERSION = 'beddel/v1';
-export const KIND = 'Transformation';
+const API_VERSION = 'beddel/v1';
+const KIND = 'Transformation';
 
 /** Limits a transformation may set for itself; the engine uses min(profile, transformation). */
 export type TransformationLimits = Partial<Pick<ExecutionLimits, 'timeoutMs' | 'memoryLimitMb' | 'maxInputBytes' | 'maxOutputBytes'>>;
 
 const LIMIT_KEYS = ['timeoutMs', 'memoryLimitMb', 'maxInputBytes', 'maxOutputBytes'] as const;
 /** isolated-vm cannot run an isolate with less heap than this. */
-export const MIN_MEMORY_LIMIT_MB = 8;
+const MIN_MEMORY_LIMIT_MB = 8;
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/i;
-export const MAX_NAME_LENGTH = 100;
+const MAX_NAME_LENGTH = 100;
 const VERSION_PATTERN = /^[0-9a-z][0-9a-z.+_-]*$/i;
-export const MAX_VERSION_LENGTH = 64;
-export const MAX_DESCRIPTION_LENGTH = 2000;
+const MAX_VERSION_LENGTH = 64;
+const MAX_DESCRIPTION_LENGTH = 2000;
 const STEP_NAME_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const RESERVED_STEP_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -32,7 +32,6 @@ export interface DocumentReading {
   readonly problems: Problem[];
   name?: string;
   version?: string;
-  description?: string;
   inputSchema?: JsonValue;
   outputSchema?: JsonValue;
   readonly limits: { -readonly [K in keyof TransformationLimits]: TransformationLimits[K] };
@@ -97,7 +96,6 @@ function readMetadata(metadata: JsonObject, reading: DocumentReading, problem: P
   if (description !== undefined) {
     if (typeof description !== 'string') problem(['metadata', 'description'], `must be a string, not ${describe(description)}`);
     else if (description.length > MAX_DESCRIPTION_LENGTH) problem(['metadata', 'description'], `must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
-    else reading.description = description;
   }
 }
 
