@@ -1,0 +1,9 @@
+export { SecurityProfileRegistry, STRICT_SECURITY_PROFILE } from './security-profile-registry.js';
+export type { SecurityProfileRegistryOptions } from './security-profile-registry.js';
+export {
+  DEFAULT_CLOCK_GRANT,
+  DEFAULT_LOG_GRANT,
+  SECURITY_PROFILES_API_VERSION,
+  SECURITY_PROFILES_KIND,
+} from './security-profiles-config.js';
+export type { CapabilityGrantsSpec, SecurityProfileSpec, SecurityProfilesConfig } from './security-profiles-config.js';
