@@ -99,6 +99,7 @@ describe('AuditTrail', () => {
     const trail = makeTrail();
     await expect(trail.append(entry('../etc', 1))).rejects.toMatchObject({ code: 'BEDDEL_INVALID_TENANT' });
     await expect(trail.append(entry('acme', 1, { output: { n: 10n } }))).rejects.toMatchObject({ code: 'BEDDEL_AUDIT_UNAVAILABLE' });
+    await expect(trail.checkpoint('a/b')).rejects.toMatchObject({ code: 'BEDDEL_INVALID_TENANT' });
   });
 
   it('signs a checkpoint every N records and on close', async () => {

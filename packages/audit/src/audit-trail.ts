@@ -140,7 +140,11 @@ export class AuditTrail implements AuditLog {
    * (unchanged when it already covers the log), or `null` for an empty log.
    */
   checkpoint(tenantId: string): Promise<AuditCheckpoint | null> {
-    assertTenantId(tenantId);
+    try {
+      assertTenantId(tenantId);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return this.checkpointLock.run(tenantId, () => this.checkpointNow(tenantId));
   }
 
