@@ -7,3 +7,5 @@ export {
   SECURITY_PROFILES_KIND,
 } from './security-profiles-config.js';
 export type { CapabilityGrantsSpec, SecurityProfileSpec, SecurityProfilesConfig } from './security-profiles-config.js';
+export { loadSecurityProfiles, parseSecurityProfiles } from './security-profiles-file.js';
+export type { ParseSecurityProfilesOptions } from './security-profiles-file.js';
