@@ -108,7 +108,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       log(`worker scaling: ${workers} worker(s)`);
       scaling.push(await workerScaling(small, workers, budget));
     }
-    const manyOptions = options.manyTenants ?? { tenants: 1000, rounds: options.quick ? 2 : 5 };
+    const manyOptions = options.manyTenants ?? { tenants: 1000, rounds: options.quick ? 2 : 3 };
     log(`${manyOptions.tenants} tenants round-robin`);
     many = await manyTenants(small, manyOptions.tenants, manyOptions.rounds);
   }
