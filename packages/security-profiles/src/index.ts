@@ -9,3 +9,7 @@ export {
 export type { CapabilityGrantsSpec, SecurityProfileSpec, SecurityProfilesConfig } from './security-profiles-config.js';
 export { loadSecurityProfiles, parseSecurityProfiles } from './security-profiles-file.js';
 export type { ParseSecurityProfilesOptions } from './security-profiles-file.js';
+export { ConcurrencyGate } from './concurrency-gate.js';
+export type { ConcurrencyGateWaitOptions, Release } from './concurrency-gate.js';
+export { RateLimiter } from './rate-limiter.js';
+export type { RateLimiterOptions } from './rate-limiter.js';
