@@ -21,8 +21,16 @@ export const MetricNames = {
   auditAppend: 'beddel_audit_append_seconds',
   /** gauge: tenants with a live container in the engine */
   tenantsActive: 'beddel_tenants_active',
-  /** counter; labels: reason */
+  /** counter; labels: reason (requested, and from worker pools: lru, budget, idle) */
   tenantEvictions: 'beddel_tenant_evictions_total',
+  /** counter; labels: reason (executions|heap|limit) */
+  isolateRecycles: 'beddel_isolate_recycles_total',
+  /** gauge: tenants with a live isolate; labels: worker */
+  poolTenants: 'beddel_pool_tenants',
+  /** gauge: heap accounted to pooled isolates, bytes; labels: worker */
+  poolHeapBytes: 'beddel_pool_heap_bytes',
+  /** gauge: sandbox worker processes running */
+  workers: 'beddel_workers',
 } as const;
 
 export type MetricName = (typeof MetricNames)[keyof typeof MetricNames];

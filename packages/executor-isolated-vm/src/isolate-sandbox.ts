@@ -1,4 +1,6 @@
 import ivm from 'isolated-vm';
+import { TenantPoolLedger } from '@beddel/memory-pool';
+import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import { ErrorCodes } from '@beddel/contracts';
 import type { ExecutablePlan, ExecutionFailure, ExecutionLimits, ExecutionMetrics, ExecutionOutcome, GuestCapabilities } from '@beddel/contracts';
 import { GUEST_HARNESS_SOURCE, stepsScriptSource } from './guest-harness.js';
@@ -6,6 +8,8 @@ import { GUEST_HARNESS_SOURCE, stepsScriptSource } from './guest-harness.js';
 export interface IsolateSandboxOptions {
   /** Isolates kept warm in this process; the least recently used tenant is evicted beyond it. */
   readonly maxTenants?: number;
+  /** Recycling, idle eviction and the memory budget of this process (see @beddel/memory-pool). */
+  readonly pool?: Partial<PoolPolicy>;
   /** Compiled plans kept per isolate. */
   readonly maxPlansPerTenant?: number;
 }
@@ -57,20 +61,43 @@ const MEMORY_MESSAGE = 'Isolate was disposed during execution due to memory limi
  * a supervised worker process (see `WorkerProcessPool`) that the host can kill.
  */
 export class IsolateSandbox {
-  private readonly tenants = new Map<string, TenantIsolate>();
-  private readonly maxTenants: number;
+  private readonly pool: TenantPoolLedger<TenantIsolate>;
   private readonly maxPlansPerTenant: number;
 
   constructor(options: IsolateSandboxOptions = {}) {
-    this.maxTenants = options.maxTenants ?? 256;
+    this.pool = new TenantPoolLedger<TenantIsolate>({ ...options.pool, ...(options.maxTenants === undefined ? {} : { maxTenants: options.maxTenants }) }, (tenant) => {
+      tenant.spare = undefined;
+      if (!tenant.isolate.isDisposed) tenant.isolate.dispose();
+    });
     this.maxPlansPerTenant = options.maxPlansPerTenant ?? 64;
   }
 
   get tenantCount(): number {
-    return this.tenants.size;
+    return this.pool.size;
+  }
+
+  /** Pool statistics: tenants, heap, evictions and recycles by reason. */
+  stats(): TenantPoolStats {
+    return this.pool.stats();
+  }
+
+  /** Evicts tenants idle past the pool policy; returns how many. */
+  evictIdle(): number {
+    return this.pool.evictIdle();
   }
 
   run(request: SandboxRequest): ExecutionOutcome {
+    const outcome = this.runOnce(request);
+    const tenant = this.pool.get(request.tenantId);
+    if (tenant !== undefined) {
+      const hitLimit = tenant.isolate.isDisposed || (!outcome.ok && (outcome.error.code === ErrorCodes.TIMEOUT || outcome.error.code === ErrorCodes.MEMORY_LIMIT));
+      const heapBytes = tenant.isolate.isDisposed ? 0 : tenant.isolate.getHeapStatisticsSync().used_heap_size;
+      this.pool.recordExecution(request.tenantId, { heapBytes, hitLimit });
+    }
+    return outcome;
+  }
+
+  private runOnce(request: SandboxRequest): ExecutionOutcome {
     const started = performance.now();
     const deadline = started + request.limits.timeoutMs;
     let tenant: TenantIsolate;
@@ -79,7 +106,7 @@ export class IsolateSandbox {
       tenant = this.tenantIsolate(request.tenantId, request.limits.memoryLimitMb);
       plan = this.compiledPlan(tenant, request.plan);
     } catch (error) {
-      return this.failureOutcome(request.tenantId, error, undefined, started, 0n, 0);
+      return this.failureOutcome(error, undefined, started, 0n, 0);
     }
     const { isolate } = tenant;
     const cpuBefore = isolate.cpuTime;
@@ -106,7 +133,7 @@ export class IsolateSandbox {
       const outcome = decodeEnvelope(envelope, plan.stepNames, request.limits.maxOutputBytes, metrics);
       return logs === undefined ? outcome : { ...outcome, logs };
     } catch (error) {
-      return this.failureOutcome(request.tenantId, error, isolate, started, cpuBefore, heapBytes);
+      return this.failureOutcome(error, isolate, started, cpuBefore, heapBytes);
     } finally {
       stepFunctions?.release();
       if (prepared !== undefined) releaseContext(isolate, prepared);
@@ -119,7 +146,7 @@ export class IsolateSandbox {
    * own context.
    */
   prepare(tenantId: string): void {
-    const tenant = this.tenants.get(tenantId);
+    const tenant = this.pool.get(tenantId);
     if (tenant === undefined || tenant.spare !== undefined || tenant.isolate.isDisposed) return;
     try {
       tenant.spare = prepareContext(tenant, PREPARE_TIMEOUT_MS);
@@ -130,31 +157,16 @@ export class IsolateSandbox {
 
   /** Dispose a tenant's isolate (eviction, or after it hit a limit). */
   evict(tenantId: string): void {
-    const tenant = this.tenants.get(tenantId);
-    if (tenant === undefined) return;
-    this.tenants.delete(tenantId);
-    tenant.spare = undefined;
-    if (!tenant.isolate.isDisposed) tenant.isolate.dispose();
+    this.pool.evict(tenantId, 'requested');
   }
 
   close(): void {
-    for (const tenantId of [...this.tenants.keys()]) this.evict(tenantId);
+    this.pool.clear();
   }
 
   private tenantIsolate(tenantId: string, memoryLimitMb: number): TenantIsolate {
-    const existing = this.tenants.get(tenantId);
-    if (existing !== undefined && !existing.isolate.isDisposed && existing.memoryLimitMb === memoryLimitMb) {
-      // Re-insert to keep the Map in least-recently-used order.
-      this.tenants.delete(tenantId);
-      this.tenants.set(tenantId, existing);
-      return existing;
-    }
-    if (existing !== undefined) this.evict(tenantId);
-    while (this.tenants.size >= this.maxTenants) {
-      const oldest = this.tenants.keys().next().value;
-      if (oldest === undefined) break;
-      this.evict(oldest);
-    }
+    const existing = this.pool.get(tenantId);
+    if (existing !== undefined && !existing.isolate.isDisposed && existing.memoryLimitMb === memoryLimitMb) return existing;
     const isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb) });
     const tenant: TenantIsolate = {
       isolate,
@@ -163,7 +175,7 @@ export class IsolateSandbox {
       plans: new Map(),
       spare: undefined,
     };
-    this.tenants.set(tenantId, tenant);
+    this.pool.add(tenantId, tenant, memoryLimitMb * 1024 * 1024, isolate.getHeapStatisticsSync().used_heap_size);
     return tenant;
   }
 
@@ -195,15 +207,14 @@ export class IsolateSandbox {
   }
 
   private failureOutcome(
-    tenantId: string,
     error: unknown,
     isolate: ivm.Isolate | undefined,
     started: number,
     cpuBefore: bigint,
     heapBytes: number,
   ): ExecutionOutcome {
+    // The pool recycles the isolate afterwards (see `run`): a limit was hit.
     const failure = classifyHostSideError(error);
-    if (failure.code === ErrorCodes.MEMORY_LIMIT || isolate?.isDisposed === true) this.evict(tenantId);
     const metrics =
       isolate === undefined || isolate.isDisposed
         ? { durationMs: performance.now() - started, cpuMs: 0, heapBytes }

@@ -1,5 +1,6 @@
 import { BeddelError, ErrorCodes, noopMetrics, silentLogger } from '@beddel/contracts';
 import type { ExecutionOutcome, ExecutionRequest, Executor, Logger, MetricsSink } from '@beddel/contracts';
+import type { TenantPoolStats } from '@beddel/memory-pool';
 import { IsolateSandbox } from './isolate-sandbox.js';
 import { WorkerProcessPool } from './worker-process-pool.js';
 import type { WorkerProcessPoolOptions } from './worker-process-pool.js';
@@ -32,7 +33,7 @@ export class IsolatedVmExecutor implements Executor {
     const logger = options.logger ?? silentLogger;
     if (this.mode === 'in-process') {
       assertNoNodeSnapshot();
-      this.sandbox = new IsolateSandbox({ maxTenants: options.maxTenantsPerWorker ?? 256 });
+      this.sandbox = new IsolateSandbox({ maxTenants: options.maxTenantsPerWorker ?? 256, ...(options.pool === undefined ? {} : { pool: options.pool }) });
     } else {
       this.pool = new WorkerProcessPool({ ...options, logger, metrics: options.metrics ?? noopMetrics });
     }
@@ -71,6 +72,12 @@ export class IsolatedVmExecutor implements Executor {
   async evictTenant(tenantId: string): Promise<void> {
     this.sandbox?.evict(tenantId);
     await this.pool?.evictTenant(tenantId);
+  }
+
+  /** Isolate pool statistics: per worker in supervised mode, of this process in-process. */
+  poolStats(): ReadonlyArray<{ readonly worker: string; readonly pid: number | undefined; readonly stats: TenantPoolStats | undefined }> {
+    if (this.sandbox !== undefined) return [{ worker: 'in-process', pid: process.pid, stats: this.sandbox.stats() }];
+    return this.pool?.poolStats() ?? [];
   }
 
   /** Process ids of dedicated workers, by tenant (supervised mode). */

@@ -4,13 +4,17 @@
  * down (an out-of-memory abort, a fatal error), only this process dies; the parent replaces it.
  */
 import type { ExecutablePlan } from '@beddel/contracts';
+import type { PoolPolicy } from '@beddel/memory-pool';
 import { IsolateSandbox } from './isolate-sandbox.js';
 import type { HostMessage, WorkerMessage } from './worker-protocol.js';
 
 // Settings come from the supervisor as arguments, never from the environment.
 const maxTenantsArgument = process.argv.find((argument) => argument.startsWith('--max-tenants='));
 const maxTenants = Number(maxTenantsArgument?.slice('--max-tenants='.length) ?? '256');
-const sandbox = new IsolateSandbox({ maxTenants: Number.isFinite(maxTenants) && maxTenants > 0 ? maxTenants : 256 });
+const poolArgument = process.argv.find((argument) => argument.startsWith('--pool='));
+const pool = poolArgument === undefined ? {} : (JSON.parse(poolArgument.slice('--pool='.length)) as Partial<PoolPolicy>);
+const sandbox = new IsolateSandbox({ maxTenants: Number.isFinite(maxTenants) && maxTenants > 0 ? maxTenants : 256, pool });
+const STATS_INTERVAL_MS = 2000;
 const plans = new Map<string, ExecutablePlan>();
 const MAX_PLANS = 1024;
 
@@ -56,5 +60,11 @@ process.on('disconnect', () => {
   sandbox.close();
   process.exit(0);
 });
+
+// Cleanup cycle: evict idle tenants and report pool statistics to the supervisor.
+setInterval(() => {
+  sandbox.evictIdle();
+  send({ type: 'stats', stats: sandbox.stats() });
+}, STATS_INTERVAL_MS).unref();
 
 send({ type: 'ready' });

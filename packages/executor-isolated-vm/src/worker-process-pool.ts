@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, MetricNames, noopMetrics, silentLogger } from '@beddel/contracts';
 import type { ExecutionFailure, ExecutionOutcome, ExecutionRequest, Logger, MetricsSink } from '@beddel/contracts';
+import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import type { HostMessage, WorkerMessage } from './worker-protocol.js';
 
 export interface WorkerProcessPoolOptions {
@@ -21,6 +22,10 @@ export interface WorkerProcessPoolOptions {
    * during an IPC round trip. The worker still runs them one at a time, in order.
    */
   readonly pipelineDepth?: number;
+  /** Longest an execution may wait for its worker before failing with BEDDEL_OVERLOADED. */
+  readonly maxQueueWaitMs?: number;
+  /** Isolate pool policy of each worker: recycling, idle eviction, memory budget. */
+  readonly pool?: Partial<PoolPolicy>;
   readonly logger?: Logger;
   readonly metrics?: MetricsSink;
   /** Path of the worker entry script; defaults to the compiled `worker-main.js` of this package. */
@@ -31,6 +36,7 @@ interface Pending {
   readonly request: ExecutionRequest;
   readonly resolve: (outcome: ExecutionOutcome) => void;
   readonly enqueuedAt: number;
+  waitTimer: NodeJS.Timeout | undefined;
   sentAt: number;
   startedAt: number;
   messageId: number;
@@ -67,7 +73,7 @@ class SupervisedWorker {
     /** Metrics label: the worker's index, or `tenant:<id>` for a dedicated worker. */
     readonly label: string,
     private readonly entry: string,
-    private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker' | 'pipelineDepth'>>,
+    private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker' | 'pipelineDepth' | 'maxQueueWaitMs' | 'pool'>>,
     private readonly logger: Logger,
     private readonly metrics: MetricsSink,
   ) {}
@@ -94,8 +100,12 @@ class SupervisedWorker {
       return Promise.resolve(failed(ErrorCodes.OVERLOADED, `The sandbox worker queue is full (${this.options.maxQueuePerWorker} waiting).`));
     }
     return new Promise((resolve) => {
-      this.queue.push({ request, resolve, enqueuedAt: performance.now(), sentAt: 0, startedAt: 0, messageId: 0 });
+      const pending: Pending = { request, resolve, enqueuedAt: performance.now(), sentAt: 0, startedAt: 0, messageId: 0, waitTimer: undefined };
+      this.queue.push(pending);
       this.pump();
+      if (this.queue.includes(pending)) {
+        pending.waitTimer = setTimeout(() => this.expire(pending), this.options.maxQueueWaitMs);
+      }
     });
   }
 
@@ -105,7 +115,10 @@ class SupervisedWorker {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const pending of this.queue.splice(0)) pending.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed before this execution started.'));
+    for (const pending of this.queue.splice(0)) {
+      if (pending.waitTimer !== undefined) clearTimeout(pending.waitTimer);
+      pending.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed before this execution started.'));
+    }
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     this.killReason = 'closing';
@@ -121,7 +134,7 @@ class SupervisedWorker {
     this.knownPlans = new Set();
     this.stderrTail = '';
     this.killReason = undefined;
-    const child = fork(this.entry, [`--max-tenants=${this.options.maxTenantsPerWorker}`], {
+    const child = fork(this.entry, [`--max-tenants=${this.options.maxTenantsPerWorker}`, `--pool=${JSON.stringify(this.options.pool)}`], {
       execArgv: ['--no-node-snapshot'],
       serialization: 'json',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -151,6 +164,9 @@ class SupervisedWorker {
         this.startFailures = 0;
         for (const waiter of this.readyWaiters.splice(0)) waiter();
         this.pump();
+        return;
+      case 'stats':
+        this.recordStats(message.stats);
         return;
       case 'unknown-plan': {
         const pending = this.takeInFlight(message.id);
@@ -232,12 +248,40 @@ class SupervisedWorker {
     while (this.inFlight.length < this.options.pipelineDepth) {
       const next = this.queue.shift();
       if (next === undefined) break;
+      if (next.waitTimer !== undefined) clearTimeout(next.waitTimer);
       this.inFlight.push(next);
       this.metrics.observe(MetricNames.queueWait, (performance.now() - next.enqueuedAt) / 1000, { worker: this.label });
       this.send(next);
     }
     this.metrics.set(MetricNames.workerQueueDepth, this.queue.length, { worker: this.label });
     this.armDeadline();
+  }
+
+  /** Pool statistics the worker reported last. */
+  stats: TenantPoolStats | undefined;
+
+  private recordStats(stats: TenantPoolStats): void {
+    const previous = this.stats;
+    this.stats = stats;
+    const labels = { worker: this.label };
+    this.metrics.set(MetricNames.poolTenants, stats.tenants, labels);
+    this.metrics.set(MetricNames.poolHeapBytes, stats.accountedHeapBytes, labels);
+    for (const [reason, count] of Object.entries(stats.evictions)) {
+      const delta = count - (previous?.evictions[reason as keyof TenantPoolStats['evictions']] ?? 0);
+      if (delta > 0) this.metrics.increment(MetricNames.tenantEvictions, { reason }, delta);
+    }
+    for (const [reason, count] of Object.entries(stats.recycles)) {
+      const delta = count - (previous?.recycles[reason as keyof TenantPoolStats['recycles']] ?? 0);
+      if (delta > 0) this.metrics.increment(MetricNames.isolateRecycles, { reason }, delta);
+    }
+  }
+
+  /** An execution that waited too long for its worker fails instead of waiting forever. */
+  private expire(pending: Pending): void {
+    const index = this.queue.indexOf(pending);
+    if (index < 0) return;
+    this.queue.splice(index, 1);
+    pending.resolve(failed(ErrorCodes.OVERLOADED, `No sandbox capacity within ${this.options.maxQueueWaitMs} ms; the execution did not run.`));
   }
 
   private takeInFlight(messageId: number): Pending | undefined {
@@ -335,6 +379,8 @@ export class WorkerProcessPool {
       maxTenantsPerWorker: options.maxTenantsPerWorker ?? 256,
       maxQueuePerWorker: options.maxQueuePerWorker ?? 10_000,
       pipelineDepth: Math.max(1, options.pipelineDepth ?? 2),
+      maxQueueWaitMs: options.maxQueueWaitMs ?? 30_000,
+      pool: options.pool ?? {},
     };
     const logger = options.logger ?? silentLogger;
     const metrics = options.metrics ?? noopMetrics;
@@ -361,6 +407,11 @@ export class WorkerProcessPool {
 
   async start(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.start()));
+  }
+
+  /** The latest pool statistics of each worker (reported every 2 s). */
+  poolStats(): ReadonlyArray<{ readonly worker: string; readonly pid: number | undefined; readonly stats: TenantPoolStats | undefined }> {
+    return [...this.workers, ...this.dedicated.values()].map((worker) => ({ worker: worker.label, pid: worker.pid, stats: worker.stats }));
   }
 
   /** Process ids of dedicated workers, by tenant. */

@@ -1,4 +1,5 @@
 import type { ExecutablePlan, ExecutionLimits, ExecutionOutcome, GuestCapabilities } from '@beddel/contracts';
+import type { TenantPoolStats } from '@beddel/memory-pool';
 
 /** Host -> worker. The plan body is sent only when the worker may not know it yet. */
 export type HostMessage =
@@ -18,4 +19,5 @@ export type HostMessage =
 export type WorkerMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'result'; readonly id: number; readonly outcome: ExecutionOutcome }
-  | { readonly type: 'unknown-plan'; readonly id: number };
+  | { readonly type: 'unknown-plan'; readonly id: number }
+  | { readonly type: 'stats'; readonly stats: TenantPoolStats };

@@ -1,0 +1,86 @@
+/** The isolate pool inside a sandbox process: recycling, budget eviction and statistics. */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { IsolateSandbox } from './isolate-sandbox.js';
+import { WorkerProcessPool } from './worker-process-pool.js';
+import { planOf, testLimits } from './test-support/plans.js';
+
+const plan = planOf('globalThis.count = (globalThis.count ?? 0) + 1; return input.n;');
+
+function runIn(sandbox: IsolateSandbox, tenantId: string, n = 1) {
+  return sandbox.run({ tenantId, plan, inputJson: JSON.stringify({ n }), limits: testLimits });
+}
+
+describe('isolate pool', () => {
+  it('recycles an isolate after N executions', () => {
+    const sandbox = new IsolateSandbox({ pool: { maxExecutions: 3 } });
+    for (let i = 0; i < 7; i++) expect(runIn(sandbox, 'a', i)).toMatchObject({ ok: true, outputJson: String(i) });
+    expect(sandbox.stats().recycles.executions).toBe(2);
+    sandbox.close();
+  });
+
+  it('recycles after a limit was hit, and the tenant is served by a fresh isolate', () => {
+    const sandbox = new IsolateSandbox();
+    const loop = sandbox.run({ tenantId: 'a', plan: planOf('while (true) {}'), inputJson: '{}', limits: testLimits });
+    expect(loop).toMatchObject({ ok: false, error: { code: 'BEDDEL_TIMEOUT' } });
+    expect(sandbox.stats()).toMatchObject({ tenants: 0, recycles: { limit: 1 } });
+    expect(runIn(sandbox, 'a')).toMatchObject({ ok: true });
+    expect(sandbox.tenantCount).toBe(1);
+    sandbox.close();
+  });
+
+  it('evicts least-recently-used tenants to stay inside the memory budget', () => {
+    // A warm isolate accounts for about 0.8 MB of used heap here: a 2 MB budget holds two at most.
+    const sandbox = new IsolateSandbox({ pool: { memoryBudgetBytes: 2 * 1024 * 1024 } });
+    for (const tenant of ['t1', 't2', 't3', 't4', 't5']) expect(runIn(sandbox, tenant)).toMatchObject({ ok: true });
+    const stats = sandbox.stats();
+    expect(stats.evictions.budget).toBeGreaterThanOrEqual(3);
+    expect(stats.tenants).toBeLessThanOrEqual(2);
+    expect(stats.perTenant.map((entry) => entry.tenantId)).toContain('t5');
+    sandbox.close();
+  });
+
+  it('reports per-tenant heap and executions', () => {
+    const sandbox = new IsolateSandbox();
+    runIn(sandbox, 'a');
+    runIn(sandbox, 'a');
+    const [entry] = sandbox.stats().perTenant;
+    expect(entry).toMatchObject({ tenantId: 'a', executions: 2 });
+    expect(entry?.heapBytes).toBeGreaterThan(100_000);
+    sandbox.close();
+  });
+});
+
+describe('bounded waiting', () => {
+  it('an execution that cannot get a worker in time fails with BEDDEL_OVERLOADED', async () => {
+    const pool = new WorkerProcessPool({
+      workers: 1,
+      pipelineDepth: 1,
+      maxQueueWaitMs: 100,
+      workerEntry: fileURLToPath(new URL('../test/fixtures/silent-worker.mjs', import.meta.url)),
+    });
+    await pool.start();
+    const limits = { ...testLimits, timeoutMs: 5000 };
+    const first = pool.execute({ executionId: 'e1', tenantId: 't', plan, inputJson: '{}', limits });
+    const second = await pool.execute({ executionId: 'e2', tenantId: 't', plan, inputJson: '{}', limits });
+    expect(second).toMatchObject({ ok: false, error: { code: 'BEDDEL_OVERLOADED' } });
+    const full = new WorkerProcessPool({ workers: 1, maxQueuePerWorker: 0, workerEntry: fileURLToPath(new URL('../test/fixtures/silent-worker.mjs', import.meta.url)) });
+    await full.start();
+    void full.execute({ executionId: 'e3', tenantId: 't', plan, inputJson: '{}', limits });
+    void full.execute({ executionId: 'e4', tenantId: 't', plan, inputJson: '{}', limits });
+    expect(await full.execute({ executionId: 'e5', tenantId: 't', plan, inputJson: '{}', limits })).toMatchObject({ ok: false, error: { code: 'BEDDEL_OVERLOADED' } });
+    await full.close();
+    await pool.close();
+    expect(await first).toMatchObject({ ok: false, error: { code: 'BEDDEL_ENGINE_CLOSED' } });
+  });
+
+  it('workers report pool statistics to the supervisor', async () => {
+    const pool = new WorkerProcessPool({ workers: 1 });
+    await pool.start();
+    await pool.execute({ executionId: 'e1', tenantId: 'stats-tenant', plan, inputJson: '{"n":1}', limits: testLimits });
+    await new Promise((resolve) => setTimeout(resolve, 2300));
+    const [worker] = pool.poolStats();
+    expect(worker?.stats?.perTenant.map((entry) => entry.tenantId)).toEqual(['stats-tenant']);
+    await pool.close();
+  });
+});
