@@ -42,6 +42,8 @@ export class S3WriterLock {
   private lost = false;
   private timer: NodeJS.Timeout | undefined;
   private acquiring: Promise<boolean> | null = null;
+  /** Acquire, renew and release run one at a time, so this instance never reads its own half-written lease. */
+  private serial: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly objects: BucketObjects,
@@ -57,20 +59,28 @@ export class S3WriterLock {
     if (this.lost) return Promise.reject(locked(this.key));
     // Keep a margin so a write never starts on a lease that may expire while it runs.
     if (this.etag !== undefined && Date.now() < this.expiresAt - this.ttlMs / 3) return Promise.resolve(false);
-    this.acquiring ??= this.acquire().finally(() => {
+    this.acquiring ??= this.exclusive(() => this.acquire()).finally(() => {
       this.acquiring = null;
     });
     return this.acquiring;
   }
 
   /** Stops renewing and deletes the lock object if it is still ours. */
-  async release(): Promise<void> {
+  release(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.etag === undefined || this.lost) return;
-    this.etag = undefined;
-    const current = await this.objects.get(this.key);
-    if (current !== null && parseLock(current.body)?.owner === this.owner) await this.objects.delete(this.key);
+    return this.exclusive(async () => {
+      if (this.etag === undefined || this.lost) return;
+      this.etag = undefined;
+      const current = await this.objects.get(this.key);
+      if (current !== null && parseLock(current.body)?.owner === this.owner) await this.objects.delete(this.key);
+    });
+  }
+
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.serial.then(operation, operation);
+    this.serial = result.catch(() => undefined);
+    return result;
   }
 
   private async acquire(): Promise<boolean> {
@@ -80,7 +90,7 @@ export class S3WriterLock {
     if (live && holder.owner !== this.owner) throw locked(this.key, holder);
     const unbroken = live && this.etag !== undefined;
     await this.write(current === null ? { ifNoneMatch: '*' } : current.etag === undefined ? null : { ifMatch: current.etag });
-    this.timer ??= setInterval(() => void this.renew(), Math.max(1, Math.floor(this.ttlMs / 3)));
+    this.timer ??= setInterval(() => void this.exclusive(() => this.renew()), Math.max(1, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
     return !unbroken;
   }
@@ -88,6 +98,13 @@ export class S3WriterLock {
   private async renew(): Promise<void> {
     if (this.etag === undefined || this.lost) return;
     try {
+      // Check the owner before writing: a store that ignores If-Match would otherwise let this
+      // renewal silently take back a lease another writer already holds.
+      const current = await this.objects.get(this.key);
+      if (current === null || parseLock(current.body)?.owner !== this.owner) {
+        this.markLost();
+        return;
+      }
       await this.write({ ifMatch: this.etag });
     } catch {
       // `write` marked the lease lost if another owner has it; a network failure only means it
