@@ -84,3 +84,29 @@ describe('bounded waiting', () => {
     await pool.close();
   });
 });
+
+describe('worker autoscaling', () => {
+  it('grows under load, keeps tenants on their worker, and shrinks when idle', async () => {
+    const pool = new WorkerProcessPool({ minWorkers: 1, maxWorkers: 2, scaleDownIdleMs: 400 });
+    await pool.start();
+    expect(pool.size).toBe(1);
+    const slow = { ...testLimits, timeoutMs: 300 };
+    const loop = planOf('while (true) {}');
+    // Two executions keep the first worker busy (its pipeline is full), so a new tenant gets a new worker.
+    const first = [pool.execute({ executionId: 'a1', tenantId: 'a', plan: loop, inputJson: '{}', limits: slow }), pool.execute({ executionId: 'a2', tenantId: 'a', plan: loop, inputJson: '{}', limits: slow })];
+    const second = pool.execute({ executionId: 'b1', tenantId: 'b', plan, inputJson: '{"n":2}', limits: testLimits });
+    expect(pool.size).toBe(2);
+    expect(pool.workerFor('a')).not.toBe(pool.workerFor('b'));
+    expect(await second).toMatchObject({ ok: true, outputJson: '2' });
+    for (const outcome of await Promise.all(first)) expect(outcome).toMatchObject({ ok: false, error: { code: 'BEDDEL_TIMEOUT' } });
+    // Sticky: tenant b stays where its isolate is warm.
+    const bWorker = pool.workerFor('b');
+    await pool.execute({ executionId: 'b2', tenantId: 'b', plan, inputJson: '{"n":3}', limits: testLimits });
+    expect(pool.workerFor('b')).toBe(bWorker);
+    // Idle: back down to one worker.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect(pool.size).toBe(1);
+    expect(await pool.execute({ executionId: 'c1', tenantId: 'c', plan, inputJson: '{"n":4}', limits: testLimits })).toMatchObject({ ok: true, outputJson: '4' });
+    await pool.close();
+  });
+});

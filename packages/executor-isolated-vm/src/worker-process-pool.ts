@@ -9,8 +9,14 @@ import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import type { HostMessage, WorkerMessage } from './worker-protocol.js';
 
 export interface WorkerProcessPoolOptions {
-  /** Number of sandbox processes. Default: the number of CPUs, at most 4. */
+  /** A fixed number of sandbox processes (sets both minWorkers and maxWorkers). */
   readonly workers?: number;
+  /** Fewest sandbox processes kept running. Default 1. */
+  readonly minWorkers?: number;
+  /** Most sandbox processes under load. Default: the number of CPUs, at most 4. */
+  readonly maxWorkers?: number;
+  /** A worker idle this long is retired (down to minWorkers). Default 30 s. */
+  readonly scaleDownIdleMs?: number;
   /** Extra time past the execution timeout before the supervisor kills a silent worker. */
   readonly deadlineGraceMs?: number;
   /** Isolates one worker keeps warm before evicting the least recently used tenant. */
@@ -86,6 +92,13 @@ class SupervisedWorker {
     return this.queue.length + this.inFlight.length;
   }
 
+  /** How long the worker has had nothing to do (0 while busy). */
+  get idleMs(): number {
+    return this.pending > 0 ? 0 : performance.now() - this.lastActiveAt;
+  }
+
+  private lastActiveAt = performance.now();
+
   start(): Promise<void> {
     this.spawn();
     return new Promise((resolve) => {
@@ -95,6 +108,7 @@ class SupervisedWorker {
   }
 
   submit(request: ExecutionRequest): Promise<ExecutionOutcome> {
+    this.lastActiveAt = performance.now();
     if (this.closed) return Promise.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor is closed.'));
     if (this.queue.length >= this.options.maxQueuePerWorker) {
       return Promise.resolve(failed(ErrorCodes.OVERLOADED, `The sandbox worker queue is full (${this.options.maxQueuePerWorker} waiting).`));
@@ -181,6 +195,7 @@ class SupervisedWorker {
       case 'result': {
         const pending = this.takeInFlight(message.id);
         if (pending === undefined) return;
+        this.lastActiveAt = performance.now();
         pending.resolve(message.outcome);
         this.armDeadline();
         this.pump();
@@ -350,29 +365,38 @@ function defaultWorkerEntry(): string {
   return fileURLToPath(new URL('../dist/worker-main.js', import.meta.url));
 }
 
-/** FNV-1a: a cheap, stable spread of tenant ids over workers, so a tenant stays on warm isolates. */
-function tenantSlot(tenantId: string, slots: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < tenantId.length; i++) {
-    hash ^= tenantId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % slots;
-}
-
 /**
- * Supervised sandbox processes. Each tenant is pinned to one worker (by a hash of its id) so its
- * isolate stays warm; a worker that crashes, runs out of memory or misses a deadline is killed
- * and replaced, and only its in-flight execution fails.
+ * Supervised sandbox processes, autoscaled between `minWorkers` and `maxWorkers`.
+ *
+ * - A tenant sticks to the worker it was assigned (its isolate stays warm there). New tenants go
+ *   to the least busy worker; when every worker is busy and the pool may grow, a new worker starts.
+ * - A tenant whose worker has a long queue moves to an idle worker (one cold start) .
+ * - Workers idle past `scaleDownIdleMs` are retired, down to `minWorkers`.
+ * - A worker that crashes, runs out of memory or misses a deadline is killed and replaced; only
+ *   its running execution fails.
  */
 export class WorkerProcessPool {
-  private readonly workers: SupervisedWorker[];
+  private readonly workers: SupervisedWorker[] = [];
+  /** tenant -> the worker holding its warm isolate. */
+  private readonly assignments = new Map<string, SupervisedWorker>();
   /** Workers of tenants whose profile demands a process of their own, started on first use. */
   private readonly dedicated = new Map<string, SupervisedWorker>();
   private readonly newWorker: (label: string) => SupervisedWorker;
+  private readonly minWorkers: number;
+  private readonly maxWorkers: number;
+  private readonly busyDepth: number;
+  private readonly rebalanceDepth: number;
+  private readonly scaleDownIdleMs: number;
+  private readonly metrics: MetricsSink;
+  private scaleTimer: NodeJS.Timeout | undefined;
+  private nextLabel = 0;
+  private retiredRestarts = 0;
 
   constructor(options: WorkerProcessPoolOptions = {}) {
-    const count = Math.max(1, Math.floor(options.workers ?? Math.min(4, availableParallelism())));
+    const cpus = Math.min(4, availableParallelism());
+    this.minWorkers = Math.max(1, Math.floor(options.workers ?? options.minWorkers ?? 1));
+    this.maxWorkers = Math.max(this.minWorkers, Math.floor(options.workers ?? options.maxWorkers ?? cpus));
+    this.scaleDownIdleMs = options.scaleDownIdleMs ?? 30_000;
     const entry = options.workerEntry ?? defaultWorkerEntry();
     const settings = {
       deadlineGraceMs: options.deadlineGraceMs ?? 1000,
@@ -382,30 +406,35 @@ export class WorkerProcessPool {
       maxQueueWaitMs: options.maxQueueWaitMs ?? 30_000,
       pool: options.pool ?? {},
     };
+    this.busyDepth = settings.pipelineDepth;
+    this.rebalanceDepth = Math.max(settings.pipelineDepth * 4, 8);
     const logger = options.logger ?? silentLogger;
-    const metrics = options.metrics ?? noopMetrics;
-    this.newWorker = (label) => new SupervisedWorker(label, entry, settings, logger, metrics);
-    this.workers = Array.from({ length: count }, (_, index) => this.newWorker(String(index)));
+    this.metrics = options.metrics ?? noopMetrics;
+    this.newWorker = (label) => new SupervisedWorker(label, entry, settings, logger, this.metrics);
+    for (let i = 0; i < this.minWorkers; i++) this.workers.push(this.newWorker(String(this.nextLabel++)));
   }
 
   get size(): number {
     return this.workers.length;
   }
 
-  /** Process ids of the live workers, for diagnostics and crash tests. */
+  /** Process ids of the live shared workers, for diagnostics and crash tests. */
   get pids(): readonly (number | undefined)[] {
     return this.workers.map((worker) => worker.pid);
   }
 
   get restarts(): number {
-    return this.workers.reduce((sum, worker) => sum + worker.restarts, 0);
+    return this.retiredRestarts + this.workers.reduce((sum, worker) => sum + worker.restarts, 0);
   }
 
+  /** Index (in `pids`) of the worker that serves this tenant, assigning one if needed. */
   workerFor(tenantId: string): number {
-    return tenantSlot(tenantId, this.workers.length);
+    return this.workers.indexOf(this.assign(tenantId));
   }
 
   async start(): Promise<void> {
+    this.scaleTimer ??= setInterval(() => this.scaleDown(), Math.min(1000, this.scaleDownIdleMs)).unref();
+    this.metrics.set(MetricNames.workers, this.workers.length);
     await Promise.all(this.workers.map((worker) => worker.start()));
   }
 
@@ -421,21 +450,67 @@ export class WorkerProcessPool {
 
   execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
     if (request.dedicatedWorker === true) return this.dedicatedWorker(request.tenantId).submit(request);
-    const worker = this.workers[this.workerFor(request.tenantId)];
-    if (worker === undefined) return Promise.resolve(failed(ErrorCodes.INTERNAL, 'No sandbox worker is available.'));
-    return worker.submit(request);
+    return this.assign(request.tenantId).submit(request);
   }
 
   async evictTenant(tenantId: string): Promise<void> {
-    this.workers[this.workerFor(tenantId)]?.evict(tenantId);
+    this.assignments.get(tenantId)?.evict(tenantId);
+    this.assignments.delete(tenantId);
     const dedicated = this.dedicated.get(tenantId);
     this.dedicated.delete(tenantId);
     await dedicated?.close();
   }
 
   async close(): Promise<void> {
+    if (this.scaleTimer !== undefined) clearInterval(this.scaleTimer);
     await Promise.all([...this.workers, ...this.dedicated.values()].map((worker) => worker.close()));
     this.dedicated.clear();
+    this.assignments.clear();
+  }
+
+  private assign(tenantId: string): SupervisedWorker {
+    const current = this.assignments.get(tenantId);
+    if (current !== undefined && current.pending < this.rebalanceDepth) return current;
+    const idle = this.workers.find((worker) => worker !== current && worker.pending === 0);
+    let chosen: SupervisedWorker | undefined;
+    if (current !== undefined) {
+      // Its worker has a long queue: move to an idle worker, or a new one if the pool may grow.
+      chosen = idle ?? this.grow() ?? current;
+    } else {
+      const leastBusy = this.leastBusy();
+      chosen = leastBusy !== undefined && leastBusy.pending < this.busyDepth ? leastBusy : (this.grow() ?? leastBusy);
+    }
+    if (chosen === undefined) throw new Error('WorkerProcessPool has no workers');
+    this.assignments.set(tenantId, chosen);
+    return chosen;
+  }
+
+  private leastBusy(): SupervisedWorker | undefined {
+    let best: SupervisedWorker | undefined;
+    for (const worker of this.workers) if (best === undefined || worker.pending < best.pending) best = worker;
+    return best;
+  }
+
+  private grow(): SupervisedWorker | undefined {
+    if (this.workers.length >= this.maxWorkers) return undefined;
+    const worker = this.newWorker(String(this.nextLabel++));
+    this.workers.push(worker);
+    this.metrics.set(MetricNames.workers, this.workers.length);
+    // Submissions queue until the worker reports ready.
+    void worker.start();
+    return worker;
+  }
+
+  /** Retires one worker idle past `scaleDownIdleMs`, while above `minWorkers`. */
+  private scaleDown(): void {
+    if (this.workers.length <= this.minWorkers) return;
+    const retiring = [...this.workers].reverse().find((worker) => worker.idleMs >= this.scaleDownIdleMs);
+    if (retiring === undefined) return;
+    this.workers.splice(this.workers.indexOf(retiring), 1);
+    for (const [tenantId, worker] of this.assignments) if (worker === retiring) this.assignments.delete(tenantId);
+    this.retiredRestarts += retiring.restarts;
+    this.metrics.set(MetricNames.workers, this.workers.length);
+    void retiring.close();
   }
 
   private dedicatedWorker(tenantId: string): SupervisedWorker {
