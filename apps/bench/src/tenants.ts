@@ -1,8 +1,7 @@
 /**
- * Tenant ids for the bench. Supervised Beddel pins a tenant to a worker by an FNV-1a hash of its
- * id (worker-process-pool.ts); to keep every worker busy with N executions in flight, the bench
- * picks ids that land on different workers. This mirrors that hash; if it drifts, the only effect
- * is a less even spread (the concurrency report shows it as lower throughput).
+ * Tenant ids for the bench, one per execution in flight. An earlier supervised pool pinned
+ * tenants to workers by an FNV-1a hash of the id, so the bench picks ids that spread evenly under
+ * that hash; a pool that assigns tenants itself (as the autoscaling pool does) is unaffected.
  */
 export function fnv1aSlot(tenantId: string, slots: number): number {
   let hash = 0x811c9dc5;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { EXECUTOR } from '@beddel/contracts';
 import type { EnginePlugin } from '@beddel/contracts';
 import { createEngine } from '@beddel/engine';
@@ -22,7 +23,10 @@ export async function createBeddelBench(id: string, options: IsolatedVmExecutorO
     dispose: () => executor.close(),
   };
   const engine = await createEngine({ plugins: [plugin] });
-  return new BeddelBench(id, engine, executor);
+  // Supervised mode may start fewer workers and scale up under load: size the in-flight count by
+  // the workers it may use, not by the ones running right now.
+  const parallelism = executor.mode === 'supervised' ? Math.max(1, Math.floor(options.workers ?? Math.min(4, availableParallelism()))) : 1;
+  return new BeddelBench(id, engine, executor, parallelism);
 }
 
 type Engine = Awaited<ReturnType<typeof createEngine>>;
@@ -34,11 +38,9 @@ export class BeddelBench implements BenchEngine {
     readonly id: string,
     readonly engine: Engine,
     readonly executor: IsolatedVmExecutor,
+    /** Executions worth keeping in flight: the worker processes the executor may run. */
+    readonly parallelism: number,
   ) {}
-
-  get parallelism(): number {
-    return this.executor.mode === 'supervised' ? Math.max(1, this.executor.workerPids.length) : 1;
-  }
 
   prepare(transformation: BenchTransformation): void {
     if (!this.compiled.has(transformation.id)) this.compiled.set(transformation.id, this.engine.compile(transformationYaml(transformation)));
