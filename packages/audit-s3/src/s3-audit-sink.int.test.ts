@@ -164,6 +164,34 @@ describe('s3AuditSink object layout and single-writer lock (s3rver)', () => {
     await expect(reader.head('acme')).rejects.toMatchObject({ code: 'BEDDEL_AUDIT_CORRUPT' });
   });
 
+  it('refuses further appends after a commit with an unknown outcome, until reopened', async () => {
+    const client = server.client();
+    let failManifestWrites = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string };
+        if (failManifestWrites && context.commandName === 'PutObjectCommand' && input.Key?.includes('/manifest/') === true) throw new Error('connection reset');
+        return next(args);
+      },
+      { step: 'initialize', name: 'failManifestWrites' },
+    );
+    const sink = s3AuditSink({ client, bucket: TEST_BUCKET, prefix });
+    opened.push(sink);
+    const kept = await sink.appendBatch('acme', sealFor('acme', 0, 2));
+    failManifestWrites = true;
+    await expect(sink.appendBatch('acme', sealFor('acme', 2, 1))).rejects.toMatchObject({ code: 'BEDDEL_AUDIT_UNAVAILABLE' });
+    failManifestWrites = false;
+    await expect(sink.appendBatch('acme', sealFor('acme', 2, 1))).rejects.toThrow(/reopen/);
+    // The orphaned batch object exists but is not part of the log.
+    expect((await keys(`${prefix}/tenant=acme/batches/`)).length).toBe(2);
+    await sink.close();
+
+    const reopened = open();
+    expect(await reopened.head('acme')).toEqual({ sequence: 1, recordHash: kept[1]!.recordHash });
+    expect((await reopened.appendBatch('acme', sealFor('acme', 2, 1)))[0]!.sequence).toBe(2);
+    expect((await verifyLog(reopened, generateAuditKeyPair().publicKey)).ok).toBe(true);
+  });
+
   it('reports an unreachable endpoint as BEDDEL_AUDIT_UNAVAILABLE', async () => {
     const sink = s3AuditSinkFromUri('s3://audit/x?endpoint=http://127.0.0.1:1&region=us-east-1&forcePathStyle=true');
     await expect(sink.tenants()).rejects.toMatchObject({ code: 'BEDDEL_AUDIT_UNAVAILABLE' });
