@@ -43,6 +43,17 @@ export interface ExecutionRequest {
   readonly capabilities?: GuestCapabilities;
   /** Run in a worker process dedicated to this tenant (supervised executors). */
   readonly dedicatedWorker?: boolean;
+  /**
+   * Debugging: run in a throw-away inspector-enabled isolate and write a V8 heap snapshot (taken
+   * after the steps ran, before the context is released) to this path. Never set by default.
+   */
+  readonly heapSnapshotPath?: string;
+}
+
+/** Where a heap snapshot was written. */
+export interface HeapSnapshotInfo {
+  readonly path: string;
+  readonly bytes: number;
 }
 
 /** Figures measured for one execution. */
@@ -62,8 +73,8 @@ export interface ExecutionFailure {
 }
 
 export type ExecutionOutcome =
-  | { readonly ok: true; readonly outputJson: string; readonly metrics: ExecutionMetrics; readonly logs?: readonly string[] }
-  | { readonly ok: false; readonly error: ExecutionFailure; readonly metrics: ExecutionMetrics; readonly logs?: readonly string[] };
+  | { readonly ok: true; readonly outputJson: string; readonly metrics: ExecutionMetrics; readonly logs?: readonly string[]; readonly heapSnapshot?: HeapSnapshotInfo }
+  | { readonly ok: false; readonly error: ExecutionFailure; readonly metrics: ExecutionMetrics; readonly logs?: readonly string[]; readonly heapSnapshot?: HeapSnapshotInfo };
 
 /**
  * Runs plans in a sandbox. Implementations must keep tenants apart (no shared isolate), start

@@ -11,6 +11,7 @@ export type {
   ExecutionOutcome,
   ExecutionRequest,
   Executor,
+  HeapSnapshotInfo,
   PlanStep,
 } from './execution.js';
 export { DEFAULT_LIMITS } from './execution.js';

@@ -1,5 +1,6 @@
 import type { AuditReceipt } from './audit.js';
 import type { ErrorInfo } from './errors.js';
+import type { HeapSnapshotInfo } from './execution.js';
 
 export interface RunMetrics {
   /** Wall-clock time of the whole run (validation, execution, audit), in ms. */
@@ -24,6 +25,8 @@ interface RunResultBase {
   readonly receipt?: AuditReceipt;
   /** Lines the steps logged through the `log` capability, when granted. */
   readonly logs?: readonly string[];
+  /** Debug runs only: where the heap snapshot was written. */
+  readonly heapSnapshot?: HeapSnapshotInfo;
 }
 
 export interface RunSuccess extends RunResultBase {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import ivm from 'isolated-vm';
 import { TenantPoolLedger } from '@beddel/memory-pool';
 import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
@@ -21,10 +22,13 @@ export interface SandboxRequest {
   readonly inputJson: string;
   readonly limits: Pick<ExecutionLimits, 'timeoutMs' | 'memoryLimitMb' | 'maxOutputBytes'>;
   readonly capabilities?: GuestCapabilities;
+  readonly heapSnapshotPath?: string;
 }
 
 interface TenantIsolate {
   readonly isolate: ivm.Isolate;
+  /** Only the throw-away isolates of heap-snapshot runs have the inspector on. */
+  readonly inspector: boolean;
   readonly memoryLimitMb: number;
   readonly harness: ivm.Script;
   /** plan id -> compiled steps script (+ names); insertion order doubles as LRU order. */
@@ -97,13 +101,31 @@ export class IsolateSandbox {
     return outcome;
   }
 
-  private runOnce(request: SandboxRequest): ExecutionOutcome {
+  /**
+   * Debugging: runs the request in a throw-away isolate with the inspector on (never the pooled
+   * one, so pooled isolates never carry an inspector), then writes a heap snapshot that Chrome
+   * DevTools opens. The snapshot is taken while the execution's context is still alive.
+   */
+  async runWithHeapSnapshot(request: SandboxRequest, path: string): Promise<ExecutionOutcome> {
+    const tenant = newTenantIsolate(request.limits.memoryLimitMb, true);
+    try {
+      // The context is kept alive for the snapshot; disposing the isolate frees it afterwards.
+      const outcome = this.runOnce(request, tenant, false);
+      if (tenant.isolate.isDisposed) return outcome;
+      const bytes = await writeHeapSnapshot(tenant.isolate, path);
+      return { ...outcome, heapSnapshot: { path, bytes } };
+    } finally {
+      if (!tenant.isolate.isDisposed) tenant.isolate.dispose();
+    }
+  }
+
+  private runOnce(request: SandboxRequest, dedicated?: TenantIsolate, releaseAfter = true): ExecutionOutcome {
     const started = performance.now();
     const deadline = started + request.limits.timeoutMs;
     let tenant: TenantIsolate;
     let plan: CompiledPlan;
     try {
-      tenant = this.tenantIsolate(request.tenantId, request.limits.memoryLimitMb);
+      tenant = dedicated ?? this.tenantIsolate(request.tenantId, request.limits.memoryLimitMb);
       plan = this.compiledPlan(tenant, request.plan);
     } catch (error) {
       return this.failureOutcome(error, undefined, started, 0n, 0);
@@ -136,7 +158,7 @@ export class IsolateSandbox {
       return this.failureOutcome(error, isolate, started, cpuBefore, heapBytes);
     } finally {
       stepFunctions?.release();
-      if (prepared !== undefined) releaseContext(isolate, prepared);
+      if (prepared !== undefined && releaseAfter) releaseContext(isolate, prepared);
     }
   }
 
@@ -167,15 +189,8 @@ export class IsolateSandbox {
   private tenantIsolate(tenantId: string, memoryLimitMb: number): TenantIsolate {
     const existing = this.pool.get(tenantId);
     if (existing !== undefined && !existing.isolate.isDisposed && existing.memoryLimitMb === memoryLimitMb) return existing;
-    const isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb) });
-    const tenant: TenantIsolate = {
-      isolate,
-      memoryLimitMb,
-      harness: isolate.compileScriptSync(GUEST_HARNESS_SOURCE, { filename: 'beddel:harness' }),
-      plans: new Map(),
-      spare: undefined,
-    };
-    this.pool.add(tenantId, tenant, memoryLimitMb * 1024 * 1024, isolate.getHeapStatisticsSync().used_heap_size);
+    const tenant = newTenantIsolate(memoryLimitMb, false);
+    this.pool.add(tenantId, tenant, memoryLimitMb * 1024 * 1024, tenant.isolate.getHeapStatisticsSync().used_heap_size);
     return tenant;
   }
 
@@ -225,8 +240,52 @@ export class IsolateSandbox {
 
 const PREPARE_TIMEOUT_MS = 1000;
 
+function newTenantIsolate(memoryLimitMb: number, inspector: boolean): TenantIsolate {
+  const isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb), inspector });
+  return {
+    isolate,
+    inspector,
+    memoryLimitMb,
+    harness: isolate.compileScriptSync(GUEST_HARNESS_SOURCE, { filename: 'beddel:harness' }),
+    plans: new Map(),
+    spare: undefined,
+  };
+}
+
+const SNAPSHOT_TIMEOUT_MS = 60_000;
+
+/**
+ * Takes a heap snapshot through the inspector protocol and writes it to `path`. The inspector
+ * answers asynchronously; the file is written only once the snapshot is complete.
+ */
+async function writeHeapSnapshot(isolate: ivm.Isolate, path: string): Promise<number> {
+  const session = isolate.createInspectorSession();
+  const chunks: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('The inspector did not complete the heap snapshot in time.')), SNAPSHOT_TIMEOUT_MS);
+      session.onNotification = (message: string) => {
+        const parsed = JSON.parse(message) as { method?: string; params?: { chunk?: string } };
+        if (parsed.method === 'HeapProfiler.addHeapSnapshotChunk' && typeof parsed.params?.chunk === 'string') chunks.push(parsed.params.chunk);
+      };
+      session.onResponse = (callId: number) => {
+        if (callId !== 2) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      session.dispatchProtocolMessage(JSON.stringify({ id: 1, method: 'HeapProfiler.enable' }));
+      session.dispatchProtocolMessage(JSON.stringify({ id: 2, method: 'HeapProfiler.takeHeapSnapshot', params: { reportProgress: false } }));
+    });
+  } finally {
+    session.dispose();
+  }
+  const text = chunks.join('');
+  writeFileSync(path, text);
+  return Buffer.byteLength(text, 'utf8');
+}
+
 function prepareContext(tenant: TenantIsolate, timeout: number): PreparedContext {
-  const context = tenant.isolate.createContextSync();
+  const context = tenant.isolate.createContextSync({ inspector: tenant.inspector });
   try {
     const functions = tenant.harness.runSync(context, { reference: true, timeout }) as ivm.Reference<unknown[]>;
     try {

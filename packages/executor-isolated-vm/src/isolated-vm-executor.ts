@@ -60,6 +60,7 @@ export class IsolatedVmExecutor implements Executor {
     }
     const sandbox = this.sandbox;
     if (sandbox !== undefined) {
+      if (request.heapSnapshotPath !== undefined) return sandbox.runWithHeapSnapshot(request, request.heapSnapshotPath);
       const outcome = sandbox.run(request);
       setImmediate(() => sandbox.prepare(request.tenantId));
       return outcome;

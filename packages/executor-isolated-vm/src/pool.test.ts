@@ -1,4 +1,7 @@
 /** The isolate pool inside a sandbox process: recycling, budget eviction and statistics. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { IsolateSandbox } from './isolate-sandbox.js';
@@ -108,5 +111,27 @@ describe('worker autoscaling', () => {
     expect(pool.size).toBe(1);
     expect(await pool.execute({ executionId: 'c1', tenantId: 'c', plan, inputJson: '{"n":4}', limits: testLimits })).toMatchObject({ ok: true, outputJson: '4' });
     await pool.close();
+  });
+});
+
+describe('heap snapshots (debugging)', () => {
+  it('writes a snapshot Chrome DevTools can open, from a throw-away isolate, leaving the pool alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'beddel-snapshot-'));
+    const path = join(dir, 'tenant.heapsnapshot');
+    const sandbox = new IsolateSandbox();
+    const outcome = await sandbox.runWithHeapSnapshot({
+      tenantId: 'debug-me',
+      plan: planOf('globalThis.kept = Array.from({ length: 100 }, (_, i) => ({ i })); return kept.length;'),
+      inputJson: '{}',
+      limits: { ...testLimits, timeoutMs: 5000 },
+    }, path);
+    expect(outcome).toMatchObject({ ok: true, outputJson: '100', heapSnapshot: { path } });
+    const snapshot = JSON.parse(readFileSync(path, 'utf8')) as { snapshot: { meta: unknown; node_count: number }; nodes: number[]; strings: string[] };
+    expect(snapshot.snapshot.node_count).toBeGreaterThan(1000);
+    expect(snapshot.nodes.length).toBeGreaterThan(0);
+    expect(snapshot.strings).toContain('kept');
+    expect(outcome.heapSnapshot?.bytes).toBe(readFileSync(path).length);
+    expect(sandbox.tenantCount).toBe(0);
+    sandbox.close();
   });
 });

@@ -31,7 +31,15 @@ function rememberPlan(plan: ExecutablePlan): void {
   }
 }
 
+// Messages are handled one after another, also when one of them (a heap snapshot) is async.
+let previous: Promise<void> = Promise.resolve();
 process.on('message', (raw: HostMessage) => {
+  previous = previous.then(() => handle(raw)).catch((error: unknown) => {
+    process.stderr.write(`beddel worker: ${error instanceof Error ? error.message : String(error)}\n`);
+  });
+});
+
+async function handle(raw: HostMessage): Promise<void> {
   if (raw.type === 'evict') {
     sandbox.evict(raw.tenantId);
     return;
@@ -42,18 +50,19 @@ process.on('message', (raw: HostMessage) => {
     send({ type: 'unknown-plan', id: raw.id });
     return;
   }
-  const outcome = sandbox.run({
+  const request = {
     tenantId: raw.tenantId,
     plan,
     inputJson: raw.inputJson,
     limits: raw.limits,
     ...(raw.capabilities === undefined ? {} : { capabilities: raw.capabilities }),
-  });
+  };
+  const outcome = raw.heapSnapshotPath === undefined ? sandbox.run(request) : await sandbox.runWithHeapSnapshot(request, raw.heapSnapshotPath);
   send({ type: 'result', id: raw.id, outcome });
   // Between messages, get this tenant's next context ready (off the hot path of its next run).
   const tenantId = raw.tenantId;
   setImmediate(() => sandbox.prepare(tenantId));
-});
+}
 
 // The parent going away (crash, kill -9) must not leave orphaned sandbox processes behind.
 process.on('disconnect', () => {

@@ -332,6 +332,7 @@ class SupervisedWorker {
       inputJson: request.inputJson,
       limits: { timeoutMs: request.limits.timeoutMs, memoryLimitMb: request.limits.memoryLimitMb, maxOutputBytes: request.limits.maxOutputBytes },
       ...(request.capabilities === undefined ? {} : { capabilities: request.capabilities }),
+      ...(request.heapSnapshotPath === undefined ? {} : { heapSnapshotPath: request.heapSnapshotPath }),
     });
     this.knownPlans.add(request.plan.id);
   }

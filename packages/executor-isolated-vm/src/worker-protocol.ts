@@ -12,6 +12,7 @@ export type HostMessage =
       readonly inputJson: string;
       readonly limits: Pick<ExecutionLimits, 'timeoutMs' | 'memoryLimitMb' | 'maxOutputBytes'>;
       readonly capabilities?: GuestCapabilities;
+      readonly heapSnapshotPath?: string;
     }
   | { readonly type: 'evict'; readonly tenantId: string };
 
