@@ -1,0 +1,4 @@
+import { runDemo } from './demo.js';
+
+const report = await runDemo();
+process.exitCode = report.exitCode;
