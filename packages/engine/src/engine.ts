@@ -10,6 +10,7 @@ import type {
   ExecutionLimits,
   Executor,
   GuestCapabilities,
+  HeapSnapshotInfo,
   Logger,
   MetricsSink,
   ProblemDetail,
@@ -43,7 +44,16 @@ export interface Tenant {
    * Runs a transformation for this tenant. Never rejects for anything the tenant's code or input
    * does: every failure is a result with `ok: false` and a stable `error.code`.
    */
-  run(transformation: TransformationSource, input: unknown): Promise<RunResult>;
+  run(transformation: TransformationSource, input: unknown, options?: RunOptions): Promise<RunResult>;
+}
+
+export interface RunOptions {
+  /**
+   * Debugging: also write a V8 heap snapshot of the execution's isolate to this path (a
+   * `.heapsnapshot` file Chrome DevTools opens). Refused with BEDDEL_CAPABILITY_DENIED unless the
+   * tenant's profile sets `allowHeapSnapshots`. The run is audited like any other.
+   */
+  readonly heapSnapshotPath?: string;
 }
 
 export interface Engine {
@@ -122,7 +132,7 @@ class BeddelEngine implements Engine {
     const tenantRuntime = runtime;
     return {
       id,
-      run: (transformation, input) => this.track(tenantRuntime, transformation, input),
+      run: (transformation, input, options) => this.track(tenantRuntime, transformation, input, options),
     };
   }
 
@@ -150,11 +160,11 @@ class BeddelEngine implements Engine {
     for (const plugin of [...this.plugins].reverse()) await plugin.dispose?.();
   }
 
-  private track(runtime: TenantRuntime, transformation: TransformationSource, input: unknown): Promise<RunResult> {
+  private track(runtime: TenantRuntime, transformation: TransformationSource, input: unknown, options: RunOptions = {}): Promise<RunResult> {
     if (this.isClosed) {
       return Promise.resolve(runtime.rejected(ErrorCodes.ENGINE_CLOSED, 'The engine is closed.'));
     }
-    const run = runtime.run(transformation, input);
+    const run = runtime.run(transformation, input, options);
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
     return run;
@@ -184,14 +194,14 @@ class TenantRuntime {
     this.secrets = scope.resolver.resolveOptional(SECRET_SOURCE);
   }
 
-  async run(source: TransformationSource, input: unknown): Promise<RunResult> {
+  async run(source: TransformationSource, input: unknown, options: RunOptions): Promise<RunResult> {
     const executionId = randomUUID();
     const started = performance.now();
     const timestamp = new Date().toISOString();
     const profile = this.profiles.profileFor(this.id);
     const context: RunContext = { executionId, started, timestamp, profile, input, transformation: null };
     try {
-      return await this.execute(source, context);
+      return await this.execute(source, context, options);
     } catch (error) {
       // Executors report guest failures as outcomes; anything thrown here is our own fault.
       this.logger.error('internal error during run', { executionId, error: error instanceof Error ? error.message : String(error) });
@@ -210,7 +220,7 @@ class TenantRuntime {
     };
   }
 
-  private async execute(source: TransformationSource, context: RunContext): Promise<RunResult> {
+  private async execute(source: TransformationSource, context: RunContext, options: RunOptions): Promise<RunResult> {
     let compiled: CompiledTransformation;
     try {
       compiled = isCompiled(source) ? source : this.compiler.compile(source);
@@ -243,6 +253,13 @@ class TenantRuntime {
       return this.finish(context, problemsFailure(ErrorCodes.INPUT_INVALID, 'The input does not match spec.inputSchema', inputProblems), zeroMetrics(context.started));
     }
 
+    if (options.heapSnapshotPath !== undefined && !context.profile.allowHeapSnapshots) {
+      return this.finish(
+        context,
+        failure(ErrorCodes.CAPABILITY_DENIED, `Heap snapshots are not allowed for tenant ${this.id}: its profile "${context.profile.id}" does not set allowHeapSnapshots.`),
+        zeroMetrics(context.started),
+      );
+    }
     let release: (() => void) | undefined;
     try {
       release = await this.admission?.admit(this.id, context.profile);
@@ -259,11 +276,13 @@ class TenantRuntime {
         limits,
         capabilities: this.capabilitiesFor(context.profile.capabilities),
         dedicatedWorker: context.profile.dedicatedWorker,
+        ...(options.heapSnapshotPath === undefined ? {} : { heapSnapshotPath: options.heapSnapshotPath }),
       });
     } finally {
       release?.();
     }
     context.logs = outcome.logs;
+    context.heapSnapshot = outcome.heapSnapshot;
     const metrics: RunMetrics = {
       durationMs: performance.now() - context.started,
       cpuMs: outcome.metrics.cpuMs,
@@ -323,7 +342,11 @@ class TenantRuntime {
     }
     const finalMetrics = { ...metrics, durationMs: performance.now() - context.started };
     this.record(finalMetrics, isSuccess ? null : outcome.code);
-    const withReceipt = { ...(receipt === undefined ? {} : { receipt }), ...(context.logs === undefined ? {} : { logs: context.logs }) };
+    const withReceipt = {
+      ...(receipt === undefined ? {} : { receipt }),
+      ...(context.logs === undefined ? {} : { logs: context.logs }),
+      ...(context.heapSnapshot === undefined ? {} : { heapSnapshot: context.heapSnapshot }),
+    };
     if (isSuccess) {
       this.logger.debug('run ok', { executionId: context.executionId, durationMs: finalMetrics.durationMs });
       return { ...base, ok: true, output: outcome.output, metrics: finalMetrics, ...withReceipt };
@@ -365,6 +388,7 @@ interface RunContext {
   readonly input: unknown;
   transformation: TransformationRef | null;
   logs?: readonly string[] | undefined;
+  heapSnapshot?: HeapSnapshotInfo | undefined;
 }
 
 function isCompiled(source: TransformationSource): source is CompiledTransformation {

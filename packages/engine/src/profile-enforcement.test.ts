@@ -1,4 +1,7 @@
 /** The engine applies the tenant's security profile: capabilities, heap budget, admission. */
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMISSION, BeddelError, DEFAULT_SECURITY_PROFILE, ErrorCodes, SECRET_SOURCE, SECURITY_PROFILES } from '@beddel/contracts';
 import type { AdmissionControl, EnginePlugin, SecurityProfile, SecurityProfileProvider } from '@beddel/contracts';
@@ -22,6 +25,7 @@ const partner: SecurityProfile = {
   ...DEFAULT_SECURITY_PROFILE,
   id: 'partner',
   maxExecutionHeapBytes: 512 * 1024,
+  allowHeapSnapshots: true,
   capabilities: { log: { maxLines: 5, maxBytes: 500 }, hash: {}, secrets: { keys: ['API_BASE_URL'] } },
 };
 
@@ -79,5 +83,16 @@ describe('admission control', () => {
   it('a refusal becomes the result, with its code', async () => {
     const result = await engine.tenant('flooder').run(transformation('return 1;'), {});
     expect(result).toMatchObject({ ok: false, error: { code: 'BEDDEL_RATE_LIMITED' } });
+  });
+});
+
+describe('heap snapshots', () => {
+  it('are written when the profile allows them, and refused otherwise', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'beddel-engine-snapshot-')), 'partner.heapsnapshot');
+    const allowed = await engine.tenant('partner-co').run(transformation('return 7;'), {}, { heapSnapshotPath: path });
+    expect(allowed).toMatchObject({ ok: true, output: 7, heapSnapshot: { path } });
+    expect(statSync(path).size).toBe(allowed.heapSnapshot?.bytes);
+    const refused = await engine.tenant('acme').run(transformation('return 7;'), {}, { heapSnapshotPath: path + '.2' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'BEDDEL_CAPABILITY_DENIED' } });
   });
 });
