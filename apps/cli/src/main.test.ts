@@ -1,5 +1,7 @@
+import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './test-support/cli-harness.js';
+import { main } from './main.js';
+import { runCli, TextSink } from './test-support/cli-harness.js';
 import { cliVersion } from './version.js';
 
 describe('beddel (no engine needed)', () => {
@@ -38,5 +40,17 @@ describe('beddel (no engine needed)', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(stderr);
+  });
+
+  it('stops quietly when the reader of stdout has gone (EPIPE)', async () => {
+    const closedPipe = new Writable({
+      write(_chunk, _encoding, callback) {
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    closedPipe.on('error', () => undefined);
+    const stderr = new TextSink();
+    expect(await main(['--help'], { stdout: closedPipe, stderr, stdin: Readable.from([]), isTTY: false })).toBe(1);
+    expect(stderr.text).toBe('');
   });
 });

@@ -1,6 +1,6 @@
 import { ErrorCodes, isBeddelError } from '@beddel/contracts';
 import { CliError, CliErrorCodes, formatError } from './cli-error.js';
-import { writeText } from './cli-io.js';
+import { isBrokenPipe, writeText } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { BATCH_HELP, batchCommand } from './commands/batch.js';
 import { RUN_HELP, runCommand } from './commands/run.js';
@@ -66,6 +66,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (command === undefined) throw new CliError(CliErrorCodes.USAGE, `Unknown command ${JSON.stringify(name)}.`, { hint: COMMANDS_HINT });
     return await command.run(args, io);
   } catch (error) {
+    // Nobody reads the output any more: stop quietly, as `head` and friends expect.
+    if (isBrokenPipe(error)) return 1;
     await writeText(io.stderr, formatError(error));
     if (error instanceof CliError) return 2;
     return isBeddelError(error) && INVALID_REQUEST_CODES.has(error.code) ? 2 : 1;
