@@ -1,0 +1,313 @@
+import type { RunResult } from '@beddel/contracts';
+import type { Engine } from '@beddel/engine';
+
+export type AttackCategory = 'escape' | 'host-access' | 'cross-tenant' | 'cross-execution' | 'resource' | 'crash-containment' | 'capability' | 'payload';
+
+export interface AttackContext {
+  readonly engine: Engine;
+  /** A tenant id unique to this selftest run, so attacks never touch real tenants' isolates. */
+  readonly tenant: (name: string) => string;
+}
+
+export interface AttackVerdict {
+  readonly blocked: boolean;
+  /** What was observed: the error code, or what the attack got back. */
+  readonly observed: string;
+}
+
+export interface Attack {
+  readonly id: string;
+  readonly category: AttackCategory;
+  /** What the attacker tries, and what "blocked" means. */
+  readonly checks: string;
+  run(context: AttackContext): Promise<AttackVerdict>;
+}
+
+/** A one-step transformation around a step body. */
+export function transformation(body: string, limits = ''): string {
+  const indented = body
+    .split('\n')
+    .map((line) => `        ${line}`)
+    .join('\n');
+  return `apiVersion: beddel/v1
+kind: Transformation
+metadata: { name: selftest, version: 1.0.0 }
+spec:${limits === '' ? '' : `\n  limits: { ${limits} }`}
+  steps:
+    - name: attack
+      run: |
+${indented}
+`;
+}
+
+function observed(result: RunResult): string {
+  return result.ok ? `ok: ${JSON.stringify(result.output).slice(0, 200)}` : result.error.code;
+}
+
+/** Blocked when the run fails with one of `codes`. */
+function expectCode(result: RunResult, ...codes: string[]): AttackVerdict {
+  return { blocked: !result.ok && codes.includes(result.error.code), observed: observed(result) };
+}
+
+/** Blocked when the run succeeds and its output satisfies `safe`. */
+function expectOutput(result: RunResult, safe: (output: unknown) => boolean): AttackVerdict {
+  return { blocked: result.ok && safe(result.output), observed: observed(result) };
+}
+
+const HOST_NAMES = ['require', 'process', 'module', 'exports', 'Buffer', 'fetch', 'setTimeout', 'setInterval', 'setImmediate', 'global', 'console', 'SharedArrayBuffer', 'Atomics', 'WebAssembly', 'XMLHttpRequest', '__dirname'];
+
+const PLANT = `globalThis.selftestSecret = input.secret;
+Object.prototype.selftestLeak = input.secret;
+JSON.parse = () => input.secret;
+Array.prototype.map = function () { return [input.secret]; };
+return 'planted';`;
+
+const PROBE = `const found = [];
+if (typeof globalThis.selftestSecret !== 'undefined') found.push('global');
+if (({}).selftestLeak !== undefined) found.push('prototype');
+if (JSON.parse('1') !== 1) found.push('JSON.parse');
+if ([1, 2].map((x) => x * 2)[0] !== 2) found.push('Array.prototype.map');
+return found;`;
+
+export const ATTACKS: readonly Attack[] = [
+  {
+    id: 'host-globals',
+    category: 'host-access',
+    checks: `Reads ${HOST_NAMES.join(', ')} from guest code; blocked when every one is undefined.`,
+    async run({ engine, tenant }) {
+      const body = `return [${HOST_NAMES.map((name) => `typeof ${name}`).join(', ')}];`;
+      const result = await engine.tenant(tenant('a')).run(transformation(body), {});
+      return expectOutput(result, (output) => Array.isArray(output) && output.every((type) => type === 'undefined'));
+    },
+  },
+  {
+    id: 'function-constructor-chains',
+    category: 'escape',
+    checks: 'Climbs constructor chains (function, array, input object, generator, eval) to a Function and asks it for `process`; blocked when each chain reaches only the guest realm.',
+    async run({ engine, tenant }) {
+      const body = `return [
+  (function () {}).constructor('return typeof process')(),
+  [].constructor.constructor('return typeof require')(),
+  input.constructor.constructor('return typeof process')(),
+  Object.getPrototypeOf(function* () {}).constructor('yield typeof process')().next().value,
+  eval('typeof process'),
+];`;
+      const result = await engine.tenant(tenant('a')).run(transformation(body), { a: 1 });
+      return expectOutput(result, (output) => Array.isArray(output) && output.length === 5 && output.every((type) => type === 'undefined'));
+    },
+  },
+  {
+    id: 'this-constructor',
+    category: 'escape',
+    checks: '`this.constructor.constructor("return process")()` from a step; blocked when it throws (steps are strict-mode, `this` is undefined).',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('return this.constructor.constructor("return process")();'), {}), 'BEDDEL_RUNTIME_ERROR');
+    },
+  },
+  {
+    id: 'prepare-stack-trace',
+    category: 'escape',
+    checks: 'Installs Error.prepareStackTrace to read CallSite objects (file names, this, functions); blocked when only guest frames are visible.',
+    async run({ engine, tenant }) {
+      const body = `Error.prepareStackTrace = (e, sites) => sites.map((s) => String(s.getFileName()) + '|' + typeof s.getThis());
+return new Error('x').stack;`;
+      const result = await engine.tenant(tenant('a')).run(transformation(body), {});
+      return expectOutput(result, (output) => Array.isArray(output) && output.every((frame) => typeof frame === 'string' && !/node:|\/|\\\\/.test(frame.replace(/^beddel:[^|]*/, ''))));
+    },
+  },
+  {
+    id: 'host-stack-in-errors',
+    category: 'host-access',
+    checks: 'Throws from deep guest code; blocked when the error reaching the caller carries the message only, no stack frames or host paths.',
+    async run({ engine, tenant }) {
+      const result = await engine.tenant(tenant('a')).run(transformation('function deep() { throw new Error("selftest"); }\ndeep();'), {});
+      const text = JSON.stringify(result);
+      return { blocked: !result.ok && result.error.code === 'BEDDEL_RUNTIME_ERROR' && !/\bat |node:|\/work\/|\.js:\d/.test(text), observed: observed(result) };
+    },
+  },
+  {
+    id: 'thenable-output',
+    category: 'escape',
+    checks: 'Returns a thenable hoping the host calls `then` with host functions; blocked when the run fails without resolving it.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('return { then(resolve) { resolve(globalThis); } };'), {}), 'BEDDEL_RUNTIME_ERROR');
+    },
+  },
+  {
+    id: 'proxy-output',
+    category: 'escape',
+    checks: 'Returns a Proxy whose traps loop, hoping host-side inspection runs them; blocked when the guest timeout stops it.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('return new Proxy({}, { ownKeys() { while (true) {} } });', 'timeoutMs: 500'), {}), 'BEDDEL_TIMEOUT');
+    },
+  },
+  {
+    id: 'uncounted-memory',
+    category: 'resource',
+    checks: 'Allocates memory isolated-vm does not count (resizable ArrayBuffer, SharedArrayBuffer, WebAssembly.Memory); blocked when none is available.',
+    async run({ engine, tenant }) {
+      const body = `const found = [];
+try { new ArrayBuffer(8, { maxByteLength: 2 ** 30 }); found.push('resizable'); } catch (e) {}
+if (typeof ArrayBuffer.prototype.resize === 'function') found.push('resize');
+if (typeof SharedArrayBuffer !== 'undefined') found.push('SharedArrayBuffer');
+if (typeof WebAssembly !== 'undefined') found.push('WebAssembly');
+return found;`;
+      return expectOutput(await engine.tenant(tenant('a')).run(transformation(body), {}), (output) => Array.isArray(output) && output.length === 0);
+    },
+  },
+  {
+    id: 'cross-tenant-state',
+    category: 'cross-tenant',
+    checks: 'Tenant A plants a secret in globals, Object.prototype, JSON.parse and Array.prototype.map; tenant B looks for it; blocked when B finds nothing.',
+    async run({ engine, tenant }) {
+      await engine.tenant(tenant('a')).run(transformation(PLANT), { secret: 'selftest-secret' });
+      return expectOutput(await engine.tenant(tenant('b')).run(transformation(PROBE), {}), (output) => Array.isArray(output) && output.length === 0);
+    },
+  },
+  {
+    id: 'cross-execution-state',
+    category: 'cross-execution',
+    checks: 'One execution plants state; the next execution of the same tenant looks for it; blocked when it finds nothing.',
+    async run({ engine, tenant }) {
+      const id = tenant('a');
+      await engine.tenant(id).run(transformation(PLANT), { secret: 'selftest-secret' });
+      return expectOutput(await engine.tenant(id).run(transformation(PROBE), {}), (output) => Array.isArray(output) && output.length === 0);
+    },
+  },
+  {
+    id: 'infinite-loop',
+    category: 'resource',
+    checks: '`while (true) {}`; blocked when the run ends with BEDDEL_TIMEOUT.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('while (true) {}', 'timeoutMs: 500'), {}), 'BEDDEL_TIMEOUT');
+    },
+  },
+  {
+    id: 'microtask-loop',
+    category: 'resource',
+    checks: 'An endless microtask chain started after the step returned; blocked when the run ends with BEDDEL_TIMEOUT.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('const spin = () => { Promise.resolve().then(spin); };\nspin();\nreturn 1;', 'timeoutMs: 500'), {}), 'BEDDEL_TIMEOUT');
+    },
+  },
+  {
+    id: 'never-settling-promise',
+    category: 'resource',
+    checks: 'Returns a promise that never settles, hoping the host waits forever; blocked when the run fails at once.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('return new Promise(() => {});'), {}), 'BEDDEL_RUNTIME_ERROR');
+    },
+  },
+  {
+    id: 'memory-bomb',
+    category: 'resource',
+    checks: 'Grows an array of objects without end; blocked when the run ends with BEDDEL_MEMORY_LIMIT.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('const a = [];\nwhile (true) a.push({ i: a.length, s: "x" + a.length });'), {}), 'BEDDEL_MEMORY_LIMIT');
+    },
+  },
+  {
+    id: 'stack-overflow',
+    category: 'resource',
+    checks: 'Unbounded recursion; blocked when the run ends with a runtime error and the sandbox survives.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('function r() { return r(); }\nreturn r();'), {}), 'BEDDEL_RUNTIME_ERROR');
+    },
+  },
+  {
+    id: 'output-bomb',
+    category: 'resource',
+    checks: 'Returns a 64 MB string; blocked when the output cap or the memory limit refuses it.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('return "x".repeat(64 * 1024 * 1024);'), {}), 'BEDDEL_OUTPUT_TOO_LARGE', 'BEDDEL_MEMORY_LIMIT');
+    },
+  },
+  {
+    id: 'fatal-allocation',
+    category: 'crash-containment',
+    checks: 'One huge array (a V8 fatal out-of-memory that ends a process); blocked when the run fails with BEDDEL_MEMORY_LIMIT or BEDDEL_WORKER_CRASHED and both this tenant and another are served right after.',
+    async run({ engine, tenant }) {
+      const id = tenant('a');
+      const bomb = await engine.tenant(id).run(transformation('return new Array(2 ** 28).fill(1.5).length;'), {});
+      const same = await engine.tenant(id).run(transformation('return input.n + 1;'), { n: 1 });
+      const other = await engine.tenant(tenant('b')).run(transformation('return input.n + 1;'), { n: 2 });
+      const contained = !bomb.ok && ['BEDDEL_MEMORY_LIMIT', 'BEDDEL_WORKER_CRASHED'].includes(bomb.error.code);
+      return { blocked: contained && same.ok && same.output === 2 && other.ok && other.output === 3, observed: `${observed(bomb)}; then ${observed(same)}, ${observed(other)}` };
+    },
+  },
+  {
+    id: 'secret-not-allow-listed',
+    category: 'capability',
+    checks: 'Asks `beddel.secret()` for a key no profile lists; blocked with BEDDEL_CAPABILITY_DENIED.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('return beddel.secret("BEDDEL_SELFTEST_NOT_ALLOWED");'), {}), 'BEDDEL_CAPABILITY_DENIED');
+    },
+  },
+  {
+    id: 'capability-tamper',
+    category: 'capability',
+    checks: 'Replaces `beddel.secret` and `globalThis.beddel` to forge capabilities; blocked when both assignments fail.',
+    async run({ engine, tenant }) {
+      const body = `const failed = [];
+try { beddel.secret = () => 'forged'; } catch (e) { failed.push('secret'); }
+try { globalThis.beddel = {}; } catch (e) { failed.push('global'); }
+return failed;`;
+      return expectOutput(await engine.tenant(tenant('a')).run(transformation(body), {}), (output) => Array.isArray(output) && output.length === 2);
+    },
+  },
+  {
+    id: 'yaml-billion-laughs',
+    category: 'payload',
+    checks: 'A YAML alias bomb (billion laughs); blocked with BEDDEL_INVALID_TRANSFORMATION before any expansion.',
+    async run({ engine, tenant }) {
+      const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+      for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+      return expectCode(await engine.tenant(tenant('a')).run(`${levels.join('\n')}\n`, {}), 'BEDDEL_INVALID_TRANSFORMATION');
+    },
+  },
+  {
+    id: 'yaml-custom-tag',
+    category: 'payload',
+    checks: 'A YAML document with `!!js/function` and other custom tags; blocked with BEDDEL_INVALID_TRANSFORMATION.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('return 1;').replace('metadata: {', 'x: !!js/function "function () { return process; }"\nmetadata: {'), {}), 'BEDDEL_INVALID_TRANSFORMATION');
+    },
+  },
+  {
+    id: 'yaml-proto-key',
+    category: 'payload',
+    checks: 'A YAML mapping with a `__proto__` key; blocked with BEDDEL_INVALID_TRANSFORMATION and no host prototype changed.',
+    async run({ engine, tenant }) {
+      const result = await engine.tenant(tenant('a')).run(transformation('return 1;').replace('metadata: {', '__proto__: { selftestPolluted: true }\nmetadata: {'), {});
+      const verdict = expectCode(result, 'BEDDEL_INVALID_TRANSFORMATION');
+      return { ...verdict, blocked: verdict.blocked && (({}) as Record<string, unknown>).selftestPolluted === undefined };
+    },
+  },
+  {
+    id: 'step-wrapper-breakout',
+    category: 'payload',
+    checks: 'A step body that closes its function and opens another (`}); ... (function () {`); blocked with BEDDEL_INVALID_TRANSFORMATION.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('return 1; }, function () { return typeof process;'), {}), 'BEDDEL_INVALID_TRANSFORMATION');
+    },
+  },
+  {
+    id: 'json-proto-input',
+    category: 'payload',
+    checks: 'Input JSON with `__proto__` and `constructor.prototype` keys; blocked when neither the guest nor the host sees a polluted prototype.',
+    async run({ engine, tenant }) {
+      const input: unknown = JSON.parse('{"__proto__": {"selftestPolluted": 1}, "constructor": {"prototype": {"selftestPolluted": 1}}}');
+      const result = await engine.tenant(tenant('a')).run(transformation('return [({}).selftestPolluted === undefined, input.selftestPolluted === undefined];'), input);
+      const verdict = expectOutput(result, (output) => Array.isArray(output) && output[0] === true && output[1] === true);
+      return { ...verdict, blocked: verdict.blocked && (({}) as Record<string, unknown>).selftestPolluted === undefined };
+    },
+  },
+  {
+    id: 'input-bomb',
+    category: 'payload',
+    checks: 'A 24 MB input; blocked with BEDDEL_INPUT_TOO_LARGE before anything runs.',
+    async run({ engine, tenant }) {
+      return expectCode(await engine.tenant(tenant('a')).run(transformation('return 1;'), { blob: 'x'.repeat(24 * 1024 * 1024) }), 'BEDDEL_INPUT_TOO_LARGE');
+    },
+  },
+];

@@ -1,0 +1,3 @@
+import { beddelVitestConfig } from '../../vitest.shared.js';
+
+export default beddelVitestConfig();
