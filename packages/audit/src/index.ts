@@ -6,7 +6,7 @@ export type { AuditTrailOptions, CheckpointPolicy } from './audit-trail.js';
 export { AUDIT_TRAIL, auditTrail } from './audit-trail-plugin.js';
 export type { AuditTrailPluginOptions } from './audit-trail-plugin.js';
 export { MemoryAuditSink, MemoryAuditStore } from './memory-audit-sink.js';
-export { MerkleFrontier, MerkleTree, emptyTreeRoot, leafHash, nodeHash, verifyConsistency, verifyInclusion } from './merkle.js';
+export { MerkleFrontier, MerkleTree, emptyTreeRoot, leafHash, nodeHash, rootFromInclusionProof, verifyConsistency, verifyInclusion } from './merkle.js';
 export {
   DEFAULT_KEY_NAME,
   defaultOrigin,
@@ -22,3 +22,9 @@ export { generateAuditKeyPair, loadAuditPrivateKey, loadAuditPublicKey, privateK
 export type { AuditKeyPair } from './signing-keys.js';
 export { verifyLog } from './verify-log.js';
 export type { AuditProblem, AuditProblemCode, AuditRecordSource, AuditVerification, TenantVerification, VerifyLogOptions } from './verify-log.js';
+export { exportAuditRecords } from './audit-export.js';
+export type { AuditExportOptions, AuditExportSource } from './audit-export.js';
+export { AUDIT_EXPORT_TYPE, AUDIT_EXPORT_VERSION, CSV_COLUMNS as AUDIT_EXPORT_CSV_COLUMNS } from './audit-export-format.js';
+export type { AuditExportCheckpointLine, AuditExportFormat, AuditExportHeader, AuditExportProof, AuditExportRecordLine } from './audit-export-format.js';
+export { verifyExport } from './verify-export.js';
+export type { AuditExportProblem, AuditExportProblemCode, AuditExportVerification, VerifyExportOptions } from './verify-export.js';

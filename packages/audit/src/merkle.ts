@@ -181,14 +181,24 @@ export function verifyInclusion(
   proof: readonly Uint8Array[],
   root: Uint8Array,
 ): boolean {
-  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(treeSize) || index < 0 || index >= treeSize) return false;
-  if (proof.some((hash) => hash.length !== HASH_BYTES)) return false;
+  const computed = rootFromInclusionProof(leafHashValue, index, treeSize, proof);
+  return computed !== null && hashesEqual(computed, root);
+}
+
+/**
+ * The root an inclusion proof leads to (RFC 9162 §2.1.3.2 without the final comparison), or
+ * `null` when the proof cannot be a proof for `index` in a tree of `treeSize` leaves. Lets a
+ * verifier check proofs before it has the signed root, and compare once it has.
+ */
+export function rootFromInclusionProof(leafHashValue: Uint8Array, index: number, treeSize: number, proof: readonly Uint8Array[]): Uint8Array | null {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(treeSize) || index < 0 || index >= treeSize) return null;
+  if (leafHashValue.length !== HASH_BYTES || proof.some((hash) => hash.length !== HASH_BYTES)) return null;
   // Bit operations on numbers are 32-bit in JavaScript; BigInt keeps sizes beyond 2^31 exact.
   let fn = BigInt(index);
   let sn = BigInt(treeSize) - 1n;
   let r = leafHashValue;
   for (const p of proof) {
-    if (sn === 0n) return false;
+    if (sn === 0n) return null;
     if ((fn & 1n) === 1n || fn === sn) {
       r = nodeHash(p, r);
       if ((fn & 1n) === 0n) {
@@ -203,7 +213,7 @@ export function verifyInclusion(
     fn >>= 1n;
     sn >>= 1n;
   }
-  return sn === 0n && hashesEqual(r, root);
+  return sn === 0n ? r : null;
 }
 
 /**
