@@ -33,7 +33,8 @@ export function renderChart(results: readonly CellResult[], subtitle: string): s
     { title: 'Throughput (ops/s, log scale, higher is better)', value: (c) => c.opsPerSec, unit: 'ops/s' },
     { title: 'p99 latency (ms, log scale, lower is better)', value: (c) => c.p99Ms, unit: 'ms' },
   ];
-  const legendRows = Math.ceil(engines.length / 4);
+  const perRow = Math.max(1, Math.floor((plotWidth + 20) / 170));
+  const legendRows = Math.ceil(engines.length / perRow);
   const height = top + panels.length * (panelHeight + labelSpace + 40) + legendRows * 18 + 10;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
@@ -41,8 +42,8 @@ export function renderChart(results: readonly CellResult[], subtitle: string): s
   out.push(`<text x="${left}" y="22" font-size="16" font-weight="bold">Beddel Runtime benchmark</text>`);
   out.push(`<text x="${left}" y="40" fill="#555">${escapeXml(subtitle)}</text>`);
   engines.forEach((engine, i) => {
-    const x = left + (i % 4) * 200;
-    const y = 52 + Math.floor(i / 4) * 16;
+    const x = left + (i % perRow) * 170;
+    const y = 56 + Math.floor(i / perRow) * 16;
     out.push(`<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/><text x="${x + 14}" y="${y}">${escapeXml(engine)}</text>`);
   });
   let y0 = top + legendRows * 16;
