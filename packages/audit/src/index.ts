@@ -28,3 +28,6 @@ export { AUDIT_EXPORT_TYPE, AUDIT_EXPORT_VERSION, CSV_COLUMNS as AUDIT_EXPORT_CS
 export type { AuditExportCheckpointLine, AuditExportFormat, AuditExportHeader, AuditExportProof, AuditExportRecordLine } from './audit-export-format.js';
 export { verifyExport } from './verify-export.js';
 export type { AuditExportProblem, AuditExportProblemCode, AuditExportVerification, VerifyExportOptions } from './verify-export.js';
+export { AUDIT_LIMIT_CODES, buildAuditReport } from './audit-report.js';
+export type { AuditPercentiles, AuditReport, AuditReportOptions, AuditReportSource, AuditTimeBucket } from './audit-report.js';
+export { escapeHtml, renderAuditReportHtml } from './audit-report-html.js';
