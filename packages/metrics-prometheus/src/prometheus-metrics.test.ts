@@ -82,6 +82,8 @@ describe('prometheusMetrics with a real engine', () => {
     // Reported by the supervised executor: 5 executions waited for worker 0.
     expect(sample(text, `${MetricNames.queueWait}_count`, { worker: '0' })).toBe(5);
     expect(sample(text, MetricNames.tenantsActive, {})).toBe(2);
+    // Set by the supervised pool when its workers start.
+    expect(sample(text, MetricNames.workers, {})).toBeGreaterThanOrEqual(1);
 
     await engine.evictTenant('globex');
     const after = await metrics.renderMetrics();

@@ -31,7 +31,11 @@ export const METRIC_DEFINITIONS: Readonly<Record<MetricName, Definition>> = {
   [MetricNames.workerQueueDepth]: { kind: 'gauge', help: 'Executions waiting for a sandbox worker.', labelNames: ['worker'] },
   [MetricNames.auditAppend]: { kind: 'histogram', help: 'Time from audit append to durable acknowledgement, in seconds.', labelNames: ['tenant', 'status'], buckets: DURATION_BUCKETS },
   [MetricNames.tenantsActive]: { kind: 'gauge', help: 'Tenants with a live container in the engine.', labelNames: [] },
-  [MetricNames.tenantEvictions]: { kind: 'counter', help: 'Tenants evicted from the engine, by reason.', labelNames: ['reason'] },
+  [MetricNames.tenantEvictions]: { kind: 'counter', help: 'Tenants evicted, by reason (requested; from worker pools: lru, budget, idle).', labelNames: ['reason'] },
+  [MetricNames.isolateRecycles]: { kind: 'counter', help: 'Tenant isolates disposed and rebuilt, by reason (executions|heap|limit).', labelNames: ['reason'] },
+  [MetricNames.poolTenants]: { kind: 'gauge', help: 'Tenants with a live isolate, per worker.', labelNames: ['worker'] },
+  [MetricNames.poolHeapBytes]: { kind: 'gauge', help: 'Heap accounted to pooled isolates, in bytes, per worker.', labelNames: ['worker'] },
+  [MetricNames.workers]: { kind: 'gauge', help: 'Sandbox worker processes running.', labelNames: [] },
 };
 
 export interface PrometheusMetricsOptions {
