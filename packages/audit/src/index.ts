@@ -31,3 +31,5 @@ export type { AuditExportProblem, AuditExportProblemCode, AuditExportVerificatio
 export { AUDIT_LIMIT_CODES, buildAuditReport } from './audit-report.js';
 export type { AuditPercentiles, AuditReport, AuditReportOptions, AuditReportSource, AuditTimeBucket } from './audit-report.js';
 export { escapeHtml, renderAuditReportHtml } from './audit-report-html.js';
+export { CompositeAuditSink } from './composite-audit-sink.js';
+export type { CompositeAuditSinkOptions } from './composite-audit-sink.js';
