@@ -135,3 +135,20 @@ describe('heap snapshots (debugging)', () => {
     sandbox.close();
   });
 });
+
+describe('a hot tenant', () => {
+  it('spreads over the workers when its own worker is busy, warm on each', async () => {
+    const pool = new WorkerProcessPool({ minWorkers: 1, maxWorkers: 2 });
+    await pool.start();
+    const limits = { ...testLimits, timeoutMs: 200 };
+    const loop = planOf('while (true) {}');
+    const runs = Array.from({ length: 4 }, (_, i) => pool.execute({ executionId: `h${i}`, tenantId: 'hot', plan: loop, inputJson: '{}', limits }));
+    expect(pool.size).toBe(2);
+    for (const outcome of await Promise.all(runs)) expect(outcome).toMatchObject({ ok: false, error: { code: 'BEDDEL_TIMEOUT' } });
+    await pool.execute({ executionId: 'h5', tenantId: 'hot', plan, inputJson: '{"n":5}', limits: testLimits });
+    await new Promise((resolve) => setTimeout(resolve, 2300));
+    const withHot = pool.poolStats().filter((worker) => worker.stats?.recycles.limit !== undefined && worker.stats.recycles.limit > 0);
+    expect(withHot.length).toBe(2);
+    await pool.close();
+  });
+});

@@ -371,7 +371,7 @@ function defaultWorkerEntry(): string {
  *
  * - A tenant sticks to the worker it was assigned (its isolate stays warm there). New tenants go
  *   to the least busy worker; when every worker is busy and the pool may grow, a new worker starts.
- * - A tenant whose worker has a long queue moves to an idle worker (one cold start) .
+ * - A tenant whose worker is busy moves to an idle worker (or a new one); it stays warm on both.
  * - Workers idle past `scaleDownIdleMs` are retired, down to `minWorkers`.
  * - A worker that crashes, runs out of memory or misses a deadline is killed and replaced; only
  *   its running execution fails.
@@ -386,7 +386,6 @@ export class WorkerProcessPool {
   private readonly minWorkers: number;
   private readonly maxWorkers: number;
   private readonly busyDepth: number;
-  private readonly rebalanceDepth: number;
   private readonly scaleDownIdleMs: number;
   private readonly metrics: MetricsSink;
   private scaleTimer: NodeJS.Timeout | undefined;
@@ -408,7 +407,6 @@ export class WorkerProcessPool {
       pool: options.pool ?? {},
     };
     this.busyDepth = settings.pipelineDepth;
-    this.rebalanceDepth = Math.max(settings.pipelineDepth * 4, 8);
     const logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? noopMetrics;
     this.newWorker = (label) => new SupervisedWorker(label, entry, settings, logger, this.metrics);
@@ -430,7 +428,7 @@ export class WorkerProcessPool {
 
   /** Index (in `pids`) of the worker that serves this tenant, assigning one if needed. */
   workerFor(tenantId: string): number {
-    return this.workers.indexOf(this.assign(tenantId));
+    return this.workers.indexOf(this.assignments.get(tenantId) ?? this.assign(tenantId));
   }
 
   async start(): Promise<void> {
@@ -471,12 +469,12 @@ export class WorkerProcessPool {
 
   private assign(tenantId: string): SupervisedWorker {
     const current = this.assignments.get(tenantId);
-    if (current !== undefined && current.pending < this.rebalanceDepth) return current;
-    const idle = this.workers.find((worker) => worker !== current && worker.pending === 0);
+    if (current !== undefined && current.pending < this.busyDepth) return current;
     let chosen: SupervisedWorker | undefined;
     if (current !== undefined) {
-      // Its worker has a long queue: move to an idle worker, or a new one if the pool may grow.
-      chosen = idle ?? this.grow() ?? current;
+      // Its worker is busy: use an idle worker (or a new one, if the pool may grow). The isolate
+      // left on the old worker stays warm in its pool, so a hot tenant ends up warm on several.
+      chosen = this.workers.find((worker) => worker !== current && worker.pending === 0) ?? this.grow() ?? current;
     } else {
       const leastBusy = this.leastBusy();
       chosen = leastBusy !== undefined && leastBusy.pending < this.busyDepth ? leastBusy : (this.grow() ?? leastBusy);

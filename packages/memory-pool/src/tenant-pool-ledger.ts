@@ -26,7 +26,7 @@ export const DEFAULT_POOL_POLICY: PoolPolicy = Object.freeze({
   maxExecutions: 10_000,
   recycleHeapRatio: 0.75,
   idleEvictionMs: 5 * 60_000,
-  memoryBudgetBytes: 1024 * 1024 * 1024,
+  memoryBudgetBytes: 512 * 1024 * 1024,
   maxTenants: 256,
 });
 
