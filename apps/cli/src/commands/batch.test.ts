@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureDir, jsonLines, runCli, transformation } from '../test-support/cli-harness.js';
+import { fixtureDir, jsonLines, runCli, transformation, useTempCwd } from '../test-support/cli-harness.js';
 
 let fixtures: Awaited<ReturnType<typeof fixtureDir>>;
+useTempCwd();
 
 const job = (tenant: string, file: string, input?: unknown): string => JSON.stringify(input === undefined ? { tenant, transformation: file } : { tenant, transformation: file, input });
 
@@ -34,6 +35,11 @@ describe('beddel batch', () => {
     lines.slice(1).forEach((line, i) => {
       expect(line).toMatchObject({ ok: true, tenant: i % 2 === 0 ? 'acme' : 'globex', output: { tenant: i, doubled: i * 2 } });
     });
+    // Every job is audited (default log in the test's temporary cwd): one record per job, per tenant in sequence.
+    const sequences = (tenant: string): number[] => lines.filter((line) => line.tenant === tenant).map((line) => line.receipt!.sequence).sort((a, b) => a - b);
+    expect(lines.every((line) => line.receipt?.tenantId === line.tenant)).toBe(true);
+    expect(sequences('acme')).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(sequences('globex')).toEqual([0, 1, 2, 3]);
   });
 
   it('turns bad lines into error lines, keeps the order and runs the valid jobs after them; exit 1', async () => {

@@ -7,6 +7,7 @@ import type { Engine } from '@beddel/engine';
 import type { RunResult } from '@beddel/contracts';
 import { parseJobLine, TransformationFiles } from '../batch-job.js';
 import type { BatchJob } from '../batch-job.js';
+import { AUDIT_WRITE_HELP, auditWiring, auditWriteOptions } from '../audit-options.js';
 import { withEngine } from '../build-engine.js';
 import { CliError, CliErrorCodes, describeError, systemMessage } from '../cli-error.js';
 import { engineSettings, LOG_LEVEL_HELP, logLevelOption, onePositional, parseCommandLine, usageError } from '../command-line.js';
@@ -14,6 +15,7 @@ import type { CommandUsage } from '../command-line.js';
 import { writeText } from '../cli-io.js';
 import type { CliIo } from '../cli-io.js';
 import { STDIN } from '../input-files.js';
+import { loadProfilesOption, PROFILES_HELP, profilesOption } from '../profiles-option.js';
 import { ProgressBar } from '../progress-bar.js';
 import { runOrdered } from '../run-ordered.js';
 
@@ -31,19 +33,21 @@ where a relative transformation path is resolved from the jobs file's directory 
 current directory for stdin). Each transformation file is read once.
 
 Prints one JSON line per job on stdout, in the order of the jobs, each as soon as it and all
-earlier jobs are done: the run result ({"ok", "output" | "error", "metrics", ...}) with
-"line" (the job's line number) and "tenant". A line that cannot run (not JSON, missing fields,
+earlier jobs are done: the run result ({"ok", "output" | "error", "metrics", "receipt", ...})
+with "line" (the job's line number) and "tenant". A line that cannot run (not JSON, missing fields,
 unreadable transformation file, invalid tenant id) gives
   {"line": n, "ok": false, "tenant": <id or null>, "error": {"code", "message", "hint"}}
 and the batch goes on. When stderr is a terminal, a progress line is drawn there.
 
 Options:
   -c, --concurrency <n>    jobs in flight at once (default: ${DEFAULT_CONCURRENCY})
+${PROFILES_HELP}
+${AUDIT_WRITE_HELP}
 ${LOG_LEVEL_HELP}
   -h, --help               show this help
 
-Exit codes: 0 every job succeeded, 1 at least one job failed, 2 bad usage or the jobs file
-cannot be read (BEDDEL_FILE_UNREADABLE).
+Exit codes: 0 every job succeeded, 1 at least one job failed, 2 bad usage, the jobs file
+cannot be read (BEDDEL_FILE_UNREADABLE), or a bad profiles file or audit key (BEDDEL_CONFIGURATION).
 `;
 
 /** A batch output line: a run result, or the error of a line that could not run. */
@@ -61,7 +65,7 @@ export async function batchCommand(args: readonly string[], io: CliIo): Promise<
     () =>
       parseArgs({
         args: [...args],
-        options: { concurrency: { type: 'string', short: 'c' }, ...logLevelOption, help: { type: 'boolean', short: 'h' } },
+        options: { concurrency: { type: 'string', short: 'c' }, ...profilesOption, ...auditWriteOptions, ...logLevelOption, help: { type: 'boolean', short: 'h' } },
         allowPositionals: true,
         strict: true,
       }),
@@ -73,10 +77,19 @@ export async function batchCommand(args: readonly string[], io: CliIo): Promise<
   }
   const jobsPath = onePositional(positionals, 'jobs file', USAGE);
   const concurrency = parseConcurrency(values.concurrency);
-  const settings = engineSettings(io, values['log-level'], USAGE);
+  const logSettings = engineSettings(io, values['log-level'], USAGE);
+  const profiles = await loadProfilesOption(values.profiles);
   const fromStdin = jobsPath === STDIN;
   const baseDir = fromStdin ? process.cwd() : dirname(resolve(jobsPath));
   const file = fromStdin ? undefined : await openJobsFile(jobsPath);
+  let audit;
+  try {
+    audit = await auditWiring(values, USAGE);
+  } catch (error) {
+    file?.destroy();
+    throw error;
+  }
+  const settings = { ...logSettings, ...(profiles === undefined ? {} : { profiles }), ...(audit === undefined ? {} : { audit }) };
   let progress: ProgressBar | undefined;
   let done = 0;
   let failed = 0;

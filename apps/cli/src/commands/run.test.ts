@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureDir, jsonLines, runCli, transformation } from '../test-support/cli-harness.js';
+import { fixtureDir, jsonLines, runCli, transformation, useTempCwd } from '../test-support/cli-harness.js';
 
 let fixtures: Awaited<ReturnType<typeof fixtureDir>>;
+useTempCwd();
 
 beforeAll(async () => {
   fixtures = await fixtureDir({
@@ -23,7 +24,15 @@ describe('beddel run', () => {
     expect(lines[0]).toMatchObject({ ok: true, tenant: 'acme', output: { total: 42, keys: ['a', 'b'] }, transformation: { name: 'sum', version: '1.0.0' } });
     expect(lines[0]!.executionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(lines[0]!.metrics).toEqual({ durationMs: expect.any(Number), cpuMs: expect.any(Number), heapBytes: expect.any(Number) });
-    // Logs go to stderr (JSON lines when stderr is not a terminal), never to stdout.
+    // Audited by default (file:.beddel/audit in the current directory): the result carries its receipt.
+    expect(lines[0]!.receipt).toEqual({ tenantId: 'acme', sequence: expect.any(Number), recordHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(stderr).toBe('');
+  });
+
+  it('--no-audit runs without an audit log: no receipt, and the engine says so on stderr (logs never go to stdout)', async () => {
+    const { code, stdout, stderr } = await runCli(['run', fixtures.path('sum.yaml'), '--tenant', 'acme', '--no-audit']);
+    expect(code).toBe(0);
+    expect(jsonLines(stdout)[0]).not.toHaveProperty('receipt');
     expect(stderr).toContain('no audit log plugin is registered');
   });
 

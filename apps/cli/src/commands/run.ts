@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ErrorCodes } from '@beddel/contracts';
+import { AUDIT_WRITE_HELP, auditWiring, auditWriteOptions } from '../audit-options.js';
 import { withEngine } from '../build-engine.js';
 import { engineSettings, LOG_LEVEL_HELP, logLevelOption, onePositional, parseCommandLine, usageError } from '../command-line.js';
 import type { CommandUsage } from '../command-line.js';
 import { writeText } from '../cli-io.js';
 import type { CliIo } from '../cli-io.js';
 import { readJsonFile, readTextFile, STDIN } from '../input-files.js';
+import { loadProfilesOption, PROFILES_HELP, profilesOption } from '../profiles-option.js';
 
 const USAGE: CommandUsage = { name: 'run', synopsis: '<file.yaml> --tenant <id> [--input <file.json|->]' };
 
@@ -13,12 +15,15 @@ export const RUN_HELP = `Usage: beddel run <file.yaml> --tenant <id> [--input <f
 
 Runs one transformation for one tenant in a V8 isolate and prints the result as one JSON
 object on stdout: {"ok":true,"output":...} or {"ok":false,"error":{"code":...}}, plus
-executionId, tenant, transformation and measured metrics (durationMs, cpuMs, heapBytes).
+executionId, tenant, transformation and measured metrics (durationMs, cpuMs, heapBytes), and
+the audit receipt (tenantId, sequence, recordHash) of the execution's record in the audit log.
 
 Options:
   -t, --tenant <id>        tenant to run as: 1-128 characters from [A-Za-z0-9._:-] (required)
   -i, --input <file|->     input JSON from a file, or from stdin with "-" (default: {})
       --pretty             indent the JSON result
+${PROFILES_HELP}
+${AUDIT_WRITE_HELP}
 ${LOG_LEVEL_HELP}
   -h, --help               show this help
 
@@ -29,7 +34,8 @@ Exit codes:
   1  the run failed ("ok": false), e.g. BEDDEL_TIMEOUT, BEDDEL_RUNTIME_ERROR, BEDDEL_INPUT_INVALID
   2  the transformation is invalid (BEDDEL_INVALID_TRANSFORMATION; the result is still printed),
      or nothing ran: bad usage (BEDDEL_USAGE), an unreadable file (BEDDEL_FILE_UNREADABLE),
-     input that is not JSON (BEDDEL_INPUT_NOT_JSON), an invalid tenant id (BEDDEL_INVALID_TENANT)
+     input that is not JSON (BEDDEL_INPUT_NOT_JSON), an invalid tenant id (BEDDEL_INVALID_TENANT),
+     a bad profiles file or audit key (BEDDEL_CONFIGURATION)
 `;
 
 export async function runCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -41,6 +47,8 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
           tenant: { type: 'string', short: 't' },
           input: { type: 'string', short: 'i' },
           pretty: { type: 'boolean' },
+          ...profilesOption,
+          ...auditWriteOptions,
           ...logLevelOption,
           help: { type: 'boolean', short: 'h' },
         },
@@ -57,10 +65,13 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
   const tenantId = values.tenant;
   if (tenantId === undefined) throw usageError(USAGE, 'Missing --tenant <id>.');
   if (file === STDIN && values.input === STDIN) throw usageError(USAGE, 'The transformation and the input cannot both come from stdin.');
-  const settings = engineSettings(io, values['log-level'], USAGE);
+  const logSettings = engineSettings(io, values['log-level'], USAGE);
+  const profiles = await loadProfilesOption(values.profiles);
 
   const source = await readTextFile(file, io, 'transformation file');
   const input = values.input === undefined ? {} : await readJsonFile(values.input, io, 'input');
+  const audit = await auditWiring(values, USAGE);
+  const settings = { ...logSettings, ...(profiles === undefined ? {} : { profiles }), ...(audit === undefined ? {} : { audit }) };
   const result = await withEngine(settings, (engine) => engine.tenant(tenantId).run(source, input));
 
   await writeText(io.stdout, `${JSON.stringify(result, null, values.pretty === true ? 2 : undefined)}\n`);

@@ -1,7 +1,8 @@
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import { main } from '../main.js';
 
 /** A writable stream that keeps what is written, as text. */
@@ -37,6 +38,8 @@ export interface OutputLine {
   readonly output?: unknown;
   readonly error?: { code: string; message: string; hint: string; step?: string; details?: Array<{ path: string; message: string }> };
   readonly metrics?: unknown;
+  readonly receipt?: { tenantId: string; sequence: number; recordHash: string };
+  readonly heapSnapshot?: { path: string; bytes: number };
 }
 
 /** Parses stdout as JSON lines. */
@@ -63,4 +66,24 @@ export async function fixtureDir(files: Record<string, string>): Promise<{ dir: 
     await writeFile(join(dir, name), content);
   }
   return { dir, path: (name) => join(dir, name), cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Runs this test file in a temporary current directory (tests run in forked processes, one per
+ * file, so `chdir` is allowed and touches no other file): `beddel run` writes its default audit
+ * log, `.beddel/audit`, there instead of into the package.
+ */
+export function useTempCwd(): { readonly dir: () => string } {
+  let dir = '';
+  let previous = '';
+  beforeAll(async () => {
+    previous = process.cwd();
+    dir = await realpath(await mkdtemp(join(tmpdir(), 'beddel-cli-cwd-')));
+    process.chdir(dir);
+  });
+  afterAll(async () => {
+    process.chdir(previous);
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { dir: () => dir };
 }
