@@ -3,7 +3,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promis
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { BeddelError, ErrorCodes, canonicalJson } from '@beddel/contracts';
+import { BeddelError, checkBatchContinuesHead, ErrorCodes, canonicalJson, KeyedMutex } from '@beddel/contracts';
 import type {
   AuditChainHead,
   AuditCheckpoint,
@@ -35,8 +35,6 @@ const LOCK_FILE = 'writer.lock';
 const TENANT_FILE = 'tenant.json';
 const CHECKPOINT_FILE = 'checkpoints.jsonl';
 const SEGMENT = /^segment-(\d{6,})\.jsonl$/;
-const GENESIS_HASH = '0'.repeat(64);
-const HEX_HASH = /^[0-9a-f]{64}$/;
 const NEWLINE = 0x0a;
 
 interface Segment {
@@ -153,41 +151,7 @@ function* parseLines(bytes: Buffer, where: string): Generator<unknown> {
   }
 }
 
-function checkBatch(tenantId: string, head: AuditChainHead | null, sealed: readonly SealedAuditRecord[]): string | null {
-  let sequence = head === null ? 0 : head.sequence + 1;
-  let prevHash = head === null ? GENESIS_HASH : head.recordHash;
-  for (const record of sealed) {
-    if (record.tenantId !== tenantId) return `record ${record.sequence} belongs to tenant ${JSON.stringify(record.tenantId)}`;
-    if (record.sequence !== sequence) return `expected sequence ${sequence}, got ${record.sequence}`;
-    if (record.prevHash !== prevHash) return `record ${record.sequence} does not link to the previous record hash`;
-    if (typeof record.recordHash !== 'string' || !HEX_HASH.test(record.recordHash)) return `record ${record.sequence} has no valid record hash`;
-    sequence += 1;
-    prevHash = record.recordHash;
-  }
-  return null;
-}
 
-/** Runs tasks one at a time per key, in call order. */
-class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const result = (this.tails.get(key) ?? Promise.resolve()).then(task, task);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
-
-  async idle(): Promise<void> {
-    await Promise.all([...this.tails.values()]);
-  }
-}
 
 interface LockOwner {
   readonly pid: number;
@@ -247,7 +211,7 @@ export class FileAuditSink implements AuditSink {
       if (writer.headProblem !== null) throw corrupt(writer.headProblem);
       const sealed = seal(writer.head);
       if (sealed.length === 0) return [];
-      const problem = checkBatch(tenantId, writer.head, sealed);
+      const problem = checkBatchContinuesHead(tenantId, writer.head, sealed);
       if (problem !== null) throw corrupt(`Refusing a batch that does not continue the chain of tenant ${tenantId}: ${problem}.`);
       const bytes = Buffer.from(sealed.map((record) => `${canonicalJson(record)}\n`).join(''), 'utf8');
       if (writer.durableSize > 0 && writer.durableSize + bytes.length > this.maxSegmentBytes) await this.rollOver(writer);

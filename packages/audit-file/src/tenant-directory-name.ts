@@ -1,15 +1,11 @@
 import { createHash } from 'node:crypto';
-import { BeddelError, ErrorCodes } from '@beddel/contracts';
+import { assertTenantId } from '@beddel/contracts';
 
-const TENANT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export { assertTenantId };
+
 const PLAIN = /[a-z0-9-]/;
 const LONGEST_ENCODED = 200;
 
-export function assertTenantId(tenantId: unknown): asserts tenantId is string {
-  if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) {
-    throw new BeddelError(ErrorCodes.INVALID_TENANT, `Invalid tenant id ${JSON.stringify(tenantId)}.`);
-  }
-}
 
 /**
  * The directory name of a tenant's log: `t-` + the id with every character outside

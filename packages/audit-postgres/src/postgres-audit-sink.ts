@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { BeddelError, ErrorCodes, canonicalJson, isBeddelError } from '@beddel/contracts';
+import { BeddelError, ErrorCodes, canonicalJson, isBeddelError, GENESIS_HASH, assertBatchContinuesHead, assertTenantId } from '@beddel/contracts';
 import type {
   AuditChainHead,
   AuditCheckpoint,
@@ -10,7 +10,6 @@ import type {
   AuditSinkCapabilities,
   SealedAuditRecord,
 } from '@beddel/contracts';
-import { GENESIS_HASH, assertBatchContinuesHead, assertTenantId } from './chain-check.js';
 import { migrate, quoteIdentifier } from './migrations.js';
 
 export interface PostgresAuditSinkOptions {

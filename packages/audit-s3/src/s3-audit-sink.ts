@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { BeddelError, ErrorCodes, canonicalJson, sha256Hex } from '@beddel/contracts';
+import { BeddelError, ErrorCodes, canonicalJson, sha256Hex, KeyedMutex, assertBatchContinuesHead, assertTenantId } from '@beddel/contracts';
 import type {
   AuditChainHead,
   AuditCheckpoint,
@@ -9,8 +9,6 @@ import type {
   AuditSinkCapabilities,
   SealedAuditRecord,
 } from '@beddel/contracts';
-import { assertBatchContinuesHead, assertTenantId } from './chain-check.js';
-import { KeyedMutex } from './keyed-mutex.js';
 import { BucketObjects, isPreconditionFailed } from './s3-objects.js';
 import { S3WriterLock } from './s3-writer-lock.js';
 

@@ -1,24 +1,9 @@
-import { BeddelError, ErrorCodes, canonicalJson, sha256Hex } from '@beddel/contracts';
+import { assertTenantId, checkBatchContinuesHead, GENESIS_HASH, canonicalJson, isHexHash, sha256Hex, TENANT_ID_PATTERN } from '@beddel/contracts';
 import type { AuditChainHead, AuditEntry, SealedAuditRecord, UnsealedAuditRecord } from '@beddel/contracts';
 import { leafHash } from './merkle.js';
 
-/** `prevHash` of the record with sequence 0. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-/** Tenant ids the runtime accepts; sinks rely on it to build storage names. */
-export const TENANT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const HEX_HASH = /^[0-9a-f]{64}$/;
-
-export function isHexHash(value: unknown): value is string {
-  return typeof value === 'string' && HEX_HASH.test(value);
-}
-
-export function assertTenantId(tenantId: unknown): asserts tenantId is string {
-  if (typeof tenantId !== 'string' || !TENANT_ID_PATTERN.test(tenantId)) {
-    throw new BeddelError(ErrorCodes.INVALID_TENANT, `Invalid tenant id ${JSON.stringify(tenantId)}.`);
-  }
-}
+// The chain rules shared with every sink live in @beddel/contracts; re-exported for callers.
+export { assertTenantId, checkBatchContinuesHead, GENESIS_HASH, isHexHash, TENANT_ID_PATTERN };
 
 /**
  * Builds the record body for an entry: raw input and output are replaced by the SHA-256 of their
@@ -74,20 +59,3 @@ export function recordLeafHash(recordHash: string): Uint8Array {
   return leafHash(Buffer.from(recordHash, 'hex'));
 }
 
-/**
- * Checks that `sealed` continues `head` (what every sink must refuse otherwise). Returns a
- * description of the first violation, or `null`. Exported for sink implementations.
- */
-export function checkBatchContinuesHead(tenantId: string, head: AuditChainHead | null, sealed: readonly SealedAuditRecord[]): string | null {
-  let expectedSequence = head === null ? 0 : head.sequence + 1;
-  let expectedPrev = head === null ? GENESIS_HASH : head.recordHash;
-  for (const record of sealed) {
-    if (record.tenantId !== tenantId) return `record ${record.sequence} belongs to tenant ${JSON.stringify(record.tenantId)}`;
-    if (record.sequence !== expectedSequence) return `expected sequence ${expectedSequence}, got ${record.sequence}`;
-    if (record.prevHash !== expectedPrev) return `record ${record.sequence} does not link to the previous record hash`;
-    if (!isHexHash(record.recordHash)) return `record ${record.sequence} has no valid record hash`;
-    expectedSequence += 1;
-    expectedPrev = record.recordHash;
-  }
-  return null;
-}

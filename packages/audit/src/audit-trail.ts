@@ -1,8 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { BeddelError, ErrorCodes, isBeddelError } from '@beddel/contracts';
+import { BeddelError, ErrorCodes, isBeddelError, KeyedMutex } from '@beddel/contracts';
 import type { AuditCheckpoint, AuditEntry, AuditLog, AuditReceipt, AuditSink, SealedAuditRecord, UnsealedAuditRecord } from '@beddel/contracts';
 import { GENESIS_HASH, assertTenantId, computeRecordHash, recordLeafHash, sealRecords, unsealedRecordFromEntry } from './audit-record.js';
-import { KeyedMutex } from './keyed-mutex.js';
 import { MerkleFrontier, MerkleTree } from './merkle.js';
 import { DEFAULT_KEY_NAME, defaultOrigin, signCheckpoint } from './signed-checkpoint.js';
 import type { AuditConsistencyProof, AuditInclusionProof } from './audit-proofs.js';

@@ -1,7 +1,6 @@
-import { BeddelError, ErrorCodes } from '@beddel/contracts';
+import { BeddelError, ErrorCodes, KeyedMutex } from '@beddel/contracts';
 import type { AuditChainHead, AuditCheckpoint, AuditReadRange, AuditSealFunction, AuditSink, AuditSinkCapabilities, SealedAuditRecord } from '@beddel/contracts';
 import { GENESIS_HASH, assertTenantId } from './audit-record.js';
-import { KeyedMutex } from './keyed-mutex.js';
 
 export interface CompositeAuditSinkOptions {
   /** Names used in error messages, primary first. Default `primary`, `mirror 1`, `mirror 2`, ... */

@@ -1,4 +1,4 @@
-import { BeddelError, ErrorCodes } from '@beddel/contracts';
+import { BeddelError, ErrorCodes, KeyedMutex } from '@beddel/contracts';
 import type {
   AuditChainHead,
   AuditCheckpoint,
@@ -9,7 +9,6 @@ import type {
   SealedAuditRecord,
 } from '@beddel/contracts';
 import { assertTenantId, checkBatchContinuesHead } from './audit-record.js';
-import { KeyedMutex } from './keyed-mutex.js';
 
 interface TenantData {
   /** Records as JSON text, like bytes on a disk: readers get fresh copies, never shared objects. */

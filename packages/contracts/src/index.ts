@@ -1,4 +1,5 @@
 export type { AuditEntry, AuditLog, AuditReceipt } from './audit.js';
+export { assertBatchContinuesHead, assertTenantId, checkBatchContinuesHead, GENESIS_HASH, isHexHash, TENANT_ID_PATTERN } from './audit-chain.js';
 export type { AuditChainHead, AuditCheckpoint, AuditReadRange, AuditSealFunction, AuditSink, AuditSinkCapabilities, SealedAuditRecord, UnsealedAuditRecord } from './audit-sink.js';
 export { canonicalJson, sha256Hex } from './canonical-json.js';
 export { BeddelError, ERROR_HINTS, ErrorCodes, isBeddelError } from './errors.js';
@@ -17,6 +18,7 @@ export type {
 export { DEFAULT_LIMITS } from './execution.js';
 export { MetricNames, noopMetrics } from './metrics.js';
 export type { MetricLabels, MetricName, MetricsSink } from './metrics.js';
+export { KeyedMutex } from './keyed-mutex.js';
 export { silentLogger } from './logger.js';
 export type { LogFields, Logger } from './logger.js';
 export type { Disposable, EnginePlugin, ProviderRegistrar, ProviderScope, Resolver } from './plugin.js';

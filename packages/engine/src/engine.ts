@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ADMISSION, AUDIT_LOG, BeddelError, DEFAULT_LIMITS, DEFAULT_SECURITY_PROFILE, ErrorCodes, EXECUTOR, LOGGER, METRICS, MetricNames, noopMetrics, SECRET_SOURCE, SECURITY_PROFILES, silentLogger, TENANT_ID } from '@beddel/contracts';
+import { ADMISSION, AUDIT_LOG, BeddelError, DEFAULT_LIMITS, DEFAULT_SECURITY_PROFILE, ErrorCodes, EXECUTOR, LOGGER, METRICS, MetricNames, noopMetrics, SECRET_SOURCE, SECURITY_PROFILES, silentLogger, TENANT_ID, TENANT_ID_PATTERN } from '@beddel/contracts';
 import type {
   AdmissionControl,
   AuditLog,
@@ -66,8 +66,6 @@ export interface Engine {
   close(): Promise<void>;
   readonly closed: boolean;
 }
-
-const TENANT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds an engine from plugins: register all, then `init` all, in order. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {

@@ -1,8 +1,11 @@
-/** Runs tasks one at a time per key, in call order. Rejections do not block later tasks. */
+/**
+ * Runs tasks one at a time per key, in call order; rejections do not block later tasks. Shared by
+ * the audit core and sinks to serialise appends per tenant within a process.
+ */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+  run<T>(key: string, task: () => Promise<T> | T): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const result = previous.then(task, task);
     const tail = result.then(
