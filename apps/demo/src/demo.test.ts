@@ -36,7 +36,25 @@ describe('the demo', () => {
 
     expect(out.text).toMatch(/tenant +transformation +status +time ms +cpu ms +heap KB +note/);
     expect(out.text).toMatch(/executions: 10 {2}ok: 8 {2}blocked: 5 of 5 attacks/);
-    expect(out.text).toContain('All realistic runs succeeded and every attack was blocked.');
+
+    // The audit section: the log the runs wrote verifies; a copy with one rewritten record does not.
+    expect(report.audit?.log.ok).toBe(true);
+    expect(report.audit?.log.tenants.map((tenant) => [tenant.tenantId, tenant.records, tenant.verifiedTreeSize]).sort()).toEqual([
+      ['acme', 4, 4],
+      ['globex', 2, 2],
+      ['initech', 1, 1],
+      ['mallory', 3, 3],
+    ]);
+    expect(report.audit?.tampered.ok).toBe(false);
+    const bad = report.audit!.tampered.tenants.filter((tenant) => tenant.problems.length > 0);
+    expect(bad.map((tenant) => [tenant.tenantId, tenant.firstBadSequence, tenant.problems[0]?.code])).toEqual([['mallory', 1, 'record-hash-mismatch']]);
+    expect(report.audit?.passed).toBe(true);
+    expect(out.text).toContain('== Audit trail: verify the log, then a tampered copy');
+    expect(out.text).toMatch(/\(file sink, 10 records for 4 tenants; a temporary directory\)/);
+    expect(out.text).toMatch(/^1\. verify the log +PASSED +/m);
+    expect(out.text).toMatch(/^2\. tamper with a copy +mallory's record 1 \(status "error", errorCode "BEDDEL_TIMEOUT"\) rewritten as a success/m);
+    expect(out.text).toMatch(/^3\. verify the tampered copy +FAILED as expected: mallory: first bad record 1: record-hash-mismatch: /m);
+    expect(out.text).toContain('All realistic runs succeeded, every attack was blocked, and the audit log caught the tampering.');
   });
 
   it('exits 1 and marks the row when an attack is not stopped', async () => {

@@ -1,7 +1,14 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditTrail, generateAuditKeyPair, publicKeyToPem } from '@beddel/audit';
+import { fileAuditSink } from '@beddel/audit-file';
 import { createEngine } from '@beddel/engine';
 import type { Engine } from '@beddel/engine';
 import { isolatedVmExecutor } from '@beddel/executor-isolated-vm';
 import { winstonLogger } from '@beddel/logger-winston';
+import { AuditSection } from './audit-section.js';
+import type { AuditOutcome, DemoAuditLog } from './audit-section.js';
 import type { DemoSection } from './demo-section.js';
 import { ExampleFiles } from './examples.js';
 import { SCENARIOS } from './scenarios.js';
@@ -21,11 +28,21 @@ export interface DemoReport {
   /** 0 when every section went as expected, 1 otherwise. */
   readonly exitCode: number;
   readonly runs: readonly RunRow[];
+  /** The audit section's two verifications (absent if it did not get to run). */
+  readonly audit?: AuditOutcome;
 }
 
-/** The one engine of the demo: supervised isolated-vm executor (worker processes), winston at warn. */
-function buildDemoEngine(logStream: NodeJS.WritableStream): Promise<Engine> {
-  return createEngine({ plugins: [winstonLogger({ level: 'warn', stream: logStream }), isolatedVmExecutor()] });
+/**
+ * The one engine of the demo: supervised isolated-vm executor (worker processes), winston at warn,
+ * and an audit trail writing to a file sink in a temporary directory, with a key pair made for
+ * this run (its public key is written beside the log, as an operator would).
+ */
+async function buildDemoEngine(logStream: NodeJS.WritableStream, auditDir: string): Promise<{ engine: Engine; audit: DemoAuditLog }> {
+  const { privateKey, publicKey } = generateAuditKeyPair();
+  await writeFile(join(auditDir, 'audit-public-key.pem'), publicKeyToPem(publicKey));
+  const audit = auditTrail({ sink: fileAuditSink({ dir: auditDir }), signingKey: privateKey });
+  const engine = await createEngine({ plugins: [winstonLogger({ level: 'warn', stream: logStream }), audit, isolatedVmExecutor()] });
+  return { engine, audit: { dir: auditDir, trail: audit.trail, publicKey } };
 }
 
 /**
@@ -36,20 +53,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const out = options.out ?? process.stdout;
   const examples = new ExampleFiles(options.examplesDir);
   const runs = new TenantRunsSection(SCENARIOS);
-  const sections: readonly DemoSection[] = [runs];
 
   out.write('Beddel Runtime demo: untrusted transformation code from several tenants, one engine\n');
   out.write('(V8 isolates per tenant in supervised worker processes; time, CPU and heap are measured per run)\n');
-  const engine = await buildDemoEngine(options.logStream ?? process.stderr);
+  const tempDir = await mkdtemp(join(tmpdir(), 'beddel-demo-'));
+  const auditDir = join(tempDir, 'audit');
+  let audit: AuditSection | undefined;
   let passed = true;
   try {
-    for (const section of sections) {
-      out.write(`\n== ${section.title}\n\n`);
-      passed = (await section.run({ engine, examples, out })) && passed;
+    await mkdir(auditDir);
+    const built = await buildDemoEngine(options.logStream ?? process.stderr, auditDir);
+    audit = new AuditSection(built.audit);
+    const sections: readonly DemoSection[] = [runs, audit];
+    try {
+      for (const section of sections) {
+        out.write(`\n== ${section.title}\n\n`);
+        passed = (await section.run({ engine: built.engine, examples, out })) && passed;
+      }
+    } finally {
+      await built.engine.close();
     }
   } finally {
-    await engine.close();
+    await rm(tempDir, { recursive: true, force: true });
   }
-  out.write(passed ? '\nAll realistic runs succeeded and every attack was blocked.\n' : '\nFAILED: some runs did not end as expected (rows marked ✗).\n');
-  return { exitCode: passed ? 0 : 1, runs: runs.rows };
+  out.write(passed ? '\nAll realistic runs succeeded, every attack was blocked, and the audit log caught the tampering.\n' : '\nFAILED: something did not go as expected (marked ✗ above).\n');
+  const outcome = audit?.outcome;
+  return { exitCode: passed ? 0 : 1, runs: runs.rows, ...(outcome === undefined ? {} : { audit: outcome }) };
 }
