@@ -94,7 +94,9 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
 
   function deny(capability, detail) {
     const error = new Error('The capability "' + capability + '" is not granted by the security profile' + (detail ? ': ' + detail : ''));
-    error.name = 'CapabilityDenied';
+    // defineProperty, not assignment: with frozen intrinsics (frozen-realm mode) assigning name
+    // over Error.prototype's read-only one throws.
+    defineProperty(error, 'name', { value: 'CapabilityDenied', writable: true, configurable: true, enumerable: false });
     call.call(recordDenial, denials, error, capability);
     throw error;
   }
@@ -234,7 +236,11 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   }
 
   function run(stepFunctions, stepNamesJson, inputJson, maxOutputUnits, capabilitiesJson) {
+    // Reset per run: in the frozen-realm mode one context serves many executions.
     grants = freeze(parse(capabilitiesJson));
+    logs = [];
+    logBytes = 0;
+    logTruncated = false;
     const stepNames = parse(stepNamesJson);
     if (!isArray(stepFunctions) || stepFunctions.length !== stepNames.length) {
       return 'S' + stringify({ m: 'the steps did not compile to one function each' });
@@ -282,3 +288,53 @@ export function stepsScriptSource(bodies: readonly string[]): string {
   const functions = bodies.map((body) => `function (input, steps) {\n${body}\n}`);
   return `'use strict';\n[\n${functions.join(',\n')}\n]`;
 }
+
+/**
+ * Source of the lockdown run once per context in the frozen-realm mode, after the harness and the
+ * steps script and before any tenant code runs. It evaluates to a function that deep-freezes
+ * everything tenant code can reach: the global object, every intrinsic (also those only reachable
+ * through syntax, such as the generator and iterator prototypes) and the step functions. Legacy
+ * RegExp statics (RegExp.$1, lastMatch, ...), which would carry match data from one execution to
+ * the next, are deleted first. What cannot be frozen makes the lockdown throw, and the executor
+ * then refuses the context.
+ */
+export const FROZEN_REALM_LOCKDOWN_SOURCE = String.raw`(function (stepFunctions) {
+  'use strict';
+  const legacyRegExpStatics = ['$1', '$2', '$3', '$4', '$5', '$6', '$7', '$8', '$9', 'input', '$_', 'lastMatch', '$&', 'lastParen', '$+', 'leftContext', '$\u0060', 'rightContext', "$'"];
+  for (const name of legacyRegExpStatics) {
+    if (!delete RegExp[name]) throw new TypeError('cannot remove RegExp.' + name);
+  }
+  const roots = [
+    globalThis,
+    stepFunctions,
+    Object.getPrototypeOf(Uint8Array),
+    Object.getPrototypeOf(function* () {}),
+    Object.getPrototypeOf(async function () {}),
+    Object.getPrototypeOf(async function* () {}),
+    Object.getPrototypeOf([][Symbol.iterator]()),
+    Object.getPrototypeOf(new Map()[Symbol.iterator]()),
+    Object.getPrototypeOf(new Set()[Symbol.iterator]()),
+    Object.getPrototypeOf(''[Symbol.iterator]()),
+    Object.getPrototypeOf(/a/[Symbol.matchAll]('a')),
+    Object.getOwnPropertyDescriptor(Function.prototype, 'caller') && Object.getOwnPropertyDescriptor(Function.prototype, 'caller').get,
+  ];
+  const seen = new WeakSet();
+  const queue = roots.slice();
+  let frozen = 0;
+  while (queue.length > 0) {
+    const value = queue.pop();
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function') || seen.has(value)) continue;
+    seen.add(value);
+    Object.freeze(value);
+    if (!Object.isFrozen(value)) throw new TypeError('could not freeze an object of the realm');
+    frozen += 1;
+    queue.push(Object.getPrototypeOf(value));
+    for (const key of Reflect.ownKeys(value)) {
+      const descriptor = Object.getOwnPropertyDescriptor(value, key);
+      if (descriptor === undefined) continue;
+      if ('value' in descriptor) queue.push(descriptor.value);
+      else queue.push(descriptor.get, descriptor.set);
+    }
+  }
+  return frozen;
+})`;

@@ -1,7 +1,7 @@
 export { IsolatedVmExecutor } from './isolated-vm-executor.js';
 export type { ExecutorMode, IsolatedVmExecutorOptions } from './isolated-vm-executor.js';
 export { IsolateSandbox } from './isolate-sandbox.js';
-export type { IsolateSandboxOptions, SandboxRequest } from './isolate-sandbox.js';
+export type { IsolateSandboxOptions, RealmMode, SandboxRequest } from './isolate-sandbox.js';
 export { isolatedVmExecutor } from './plugin.js';
 export { WorkerProcessPool } from './worker-process-pool.js';
 export type { WorkerProcessPoolOptions } from './worker-process-pool.js';

@@ -4,13 +4,19 @@ import { TenantPoolLedger } from '@beddel/memory-pool';
 import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import { ErrorCodes } from '@beddel/contracts';
 import type { ExecutablePlan, ExecutionFailure, ExecutionLimits, ExecutionMetrics, ExecutionOutcome, GuestCapabilities } from '@beddel/contracts';
-import { GUEST_HARNESS_SOURCE, stepsScriptSource } from './guest-harness.js';
+import { FROZEN_REALM_LOCKDOWN_SOURCE, GUEST_HARNESS_SOURCE, stepsScriptSource } from './guest-harness.js';
 
 export interface IsolateSandboxOptions {
   /** Isolates kept warm in this process; the least recently used tenant is evicted beyond it. */
   readonly maxTenants?: number;
   /** Recycling, idle eviction and the memory budget of this process (see @beddel/memory-pool). */
   readonly pool?: Partial<PoolPolicy>;
+  /**
+   * `fresh` (default): a new context per execution. `frozen`: one context per tenant and
+   * transformation, deep-frozen before tenant code first runs, reused by every execution (see
+   * FROZEN_REALM_LOCKDOWN_SOURCE); steps cannot create globals or change built-ins there.
+   */
+  readonly realm?: RealmMode;
   /** Compiled plans kept per isolate. */
   readonly maxPlansPerTenant?: number;
 }
@@ -35,6 +41,14 @@ interface TenantIsolate {
   readonly plans: Map<string, CompiledPlan>;
   /** A context made ready (harness run) while the worker was idle; used by exactly one execution. */
   spare: PreparedContext | undefined;
+  /** Frozen-realm mode: plan id -> its locked-down, reused context. */
+  readonly frozen: Map<string, FrozenContext>;
+}
+
+export type RealmMode = 'fresh' | 'frozen';
+
+interface FrozenContext extends PreparedContext {
+  readonly stepFunctions: ivm.Reference<unknown>;
 }
 
 interface PreparedContext {
@@ -67,8 +81,10 @@ const MEMORY_MESSAGE = 'Isolate was disposed during execution due to memory limi
 export class IsolateSandbox {
   private readonly pool: TenantPoolLedger<TenantIsolate>;
   private readonly maxPlansPerTenant: number;
+  readonly realm: RealmMode;
 
   constructor(options: IsolateSandboxOptions = {}) {
+    this.realm = options.realm ?? 'fresh';
     this.pool = new TenantPoolLedger<TenantIsolate>({ ...options.pool, ...(options.maxTenants === undefined ? {} : { maxTenants: options.maxTenants }) }, (tenant) => {
       tenant.spare = undefined;
       if (!tenant.isolate.isDisposed) tenant.isolate.dispose();
@@ -132,17 +148,24 @@ export class IsolateSandbox {
     }
     const { isolate } = tenant;
     const cpuBefore = isolate.cpuTime;
+    const reuseFrozen = this.realm === 'frozen' && dedicated === undefined;
     let prepared: PreparedContext | undefined;
     let stepFunctions: ivm.Reference<unknown> | undefined;
     let heapBytes = 0;
     try {
-      prepared = tenant.spare ?? prepareContext(tenant, remaining(deadline));
-      tenant.spare = undefined;
+      if (reuseFrozen) {
+        const frozen = this.frozenContext(tenant, plan, request.plan.id, remaining(deadline));
+        prepared = frozen;
+        stepFunctions = frozen.stepFunctions;
+      } else {
+        prepared = tenant.spare ?? prepareContext(tenant, remaining(deadline));
+        tenant.spare = undefined;
+      }
       // Measured once the context is ready, so heapBytes is what the execution itself allocated,
-      // whether its context was pre-warmed or made just now.
+      // whether its context was pre-warmed, reused or made just now.
       const heapBefore = isolate.getHeapStatisticsSync().used_heap_size;
       const { runFunction } = prepared;
-      stepFunctions = plan.script.runSync(prepared.context, { reference: true, timeout: remaining(deadline) });
+      stepFunctions ??= plan.script.runSync(prepared.context, { reference: true, timeout: remaining(deadline) });
       const capabilities = request.capabilities ?? {};
       const envelope: unknown = runFunction.applySync(
         undefined,
@@ -157,8 +180,46 @@ export class IsolateSandbox {
     } catch (error) {
       return this.failureOutcome(error, isolate, started, cpuBefore, heapBytes);
     } finally {
+      // A frozen context and its step functions stay for the next execution.
+      if (!reuseFrozen) {
+        stepFunctions?.release();
+        if (prepared !== undefined && releaseAfter) releaseContext(isolate, prepared);
+      }
+    }
+  }
+
+  /** The locked-down context of a tenant + transformation, built on first use (frozen realm). */
+  private frozenContext(tenant: TenantIsolate, plan: CompiledPlan, planId: string, timeout: number): FrozenContext {
+    const cached = tenant.frozen.get(planId);
+    if (cached !== undefined) return cached;
+    if (tenant.frozen.size >= this.maxPlansPerTenant) {
+      const oldest = tenant.frozen.keys().next().value;
+      const evicted = oldest === undefined ? undefined : tenant.frozen.get(oldest);
+      if (oldest !== undefined && evicted !== undefined) {
+        tenant.frozen.delete(oldest);
+        evicted.stepFunctions.release();
+        releaseContext(tenant.isolate, evicted);
+      }
+    }
+    const prepared = prepareContext(tenant, timeout);
+    let stepFunctions: ivm.Reference<unknown> | undefined;
+    try {
+      stepFunctions = plan.script.runSync(prepared.context, { reference: true, timeout });
+      const lockdown = tenant.isolate.compileScriptSync(FROZEN_REALM_LOCKDOWN_SOURCE, { filename: 'beddel:lockdown' });
+      const lockdownFunction = lockdown.runSync(prepared.context, { reference: true, timeout }) as ivm.Reference<unknown>;
+      try {
+        lockdownFunction.applySync(undefined, [stepFunctions.derefInto()], { timeout });
+      } finally {
+        lockdownFunction.release();
+        lockdown.release();
+      }
+      const frozen: FrozenContext = { ...prepared, stepFunctions };
+      tenant.frozen.set(planId, frozen);
+      return frozen;
+    } catch (error) {
       stepFunctions?.release();
-      if (prepared !== undefined && releaseAfter) releaseContext(isolate, prepared);
+      if (!tenant.isolate.isDisposed) releaseContext(tenant.isolate, prepared);
+      throw error;
     }
   }
 
@@ -169,7 +230,7 @@ export class IsolateSandbox {
    */
   prepare(tenantId: string): void {
     const tenant = this.pool.get(tenantId);
-    if (tenant === undefined || tenant.spare !== undefined || tenant.isolate.isDisposed) return;
+    if (this.realm === 'frozen' || tenant === undefined || tenant.spare !== undefined || tenant.isolate.isDisposed) return;
     try {
       tenant.spare = prepareContext(tenant, PREPARE_TIMEOUT_MS);
     } catch {
@@ -249,6 +310,7 @@ function newTenantIsolate(memoryLimitMb: number, inspector: boolean): TenantIsol
     harness: isolate.compileScriptSync(GUEST_HARNESS_SOURCE, { filename: 'beddel:harness' }),
     plans: new Map(),
     spare: undefined,
+    frozen: new Map(),
   };
 }
 

@@ -33,7 +33,11 @@ export class IsolatedVmExecutor implements Executor {
     const logger = options.logger ?? silentLogger;
     if (this.mode === 'in-process') {
       assertNoNodeSnapshot();
-      this.sandbox = new IsolateSandbox({ maxTenants: options.maxTenantsPerWorker ?? 256, ...(options.pool === undefined ? {} : { pool: options.pool }) });
+      this.sandbox = new IsolateSandbox({
+        maxTenants: options.maxTenantsPerWorker ?? 256,
+        ...(options.pool === undefined ? {} : { pool: options.pool }),
+        ...(options.realm === undefined ? {} : { realm: options.realm }),
+      });
     } else {
       this.pool = new WorkerProcessPool({ ...options, logger, metrics: options.metrics ?? noopMetrics });
     }

@@ -13,7 +13,8 @@ const maxTenantsArgument = process.argv.find((argument) => argument.startsWith('
 const maxTenants = Number(maxTenantsArgument?.slice('--max-tenants='.length) ?? '256');
 const poolArgument = process.argv.find((argument) => argument.startsWith('--pool='));
 const pool = poolArgument === undefined ? {} : (JSON.parse(poolArgument.slice('--pool='.length)) as Partial<PoolPolicy>);
-const sandbox = new IsolateSandbox({ maxTenants: Number.isFinite(maxTenants) && maxTenants > 0 ? maxTenants : 256, pool });
+const realm = process.argv.includes('--realm=frozen') ? 'frozen' : 'fresh';
+const sandbox = new IsolateSandbox({ maxTenants: Number.isFinite(maxTenants) && maxTenants > 0 ? maxTenants : 256, pool, realm });
 const STATS_INTERVAL_MS = 2000;
 const plans = new Map<string, ExecutablePlan>();
 const MAX_PLANS = 1024;

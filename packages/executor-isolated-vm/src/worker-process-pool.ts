@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes, MetricNames, noopMetrics, silentLogger } from '@beddel/contracts';
 import type { ExecutionFailure, ExecutionOutcome, ExecutionRequest, Logger, MetricsSink } from '@beddel/contracts';
 import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
+import type { RealmMode } from './isolate-sandbox.js';
 import type { HostMessage, WorkerMessage } from './worker-protocol.js';
 
 export interface WorkerProcessPoolOptions {
@@ -32,6 +33,8 @@ export interface WorkerProcessPoolOptions {
   readonly maxQueueWaitMs?: number;
   /** Isolate pool policy of each worker: recycling, idle eviction, memory budget. */
   readonly pool?: Partial<PoolPolicy>;
+  /** `fresh` (default) or `frozen` realm per execution; see IsolateSandboxOptions.realm. */
+  readonly realm?: RealmMode;
   readonly logger?: Logger;
   readonly metrics?: MetricsSink;
   /** Path of the worker entry script; defaults to the compiled `worker-main.js` of this package. */
@@ -79,7 +82,7 @@ class SupervisedWorker {
     /** Metrics label: the worker's index, or `tenant:<id>` for a dedicated worker. */
     readonly label: string,
     private readonly entry: string,
-    private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker' | 'pipelineDepth' | 'maxQueueWaitMs' | 'pool'>>,
+    private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker' | 'pipelineDepth' | 'maxQueueWaitMs' | 'pool' | 'realm'>>,
     private readonly logger: Logger,
     private readonly metrics: MetricsSink,
   ) {}
@@ -148,7 +151,7 @@ class SupervisedWorker {
     this.knownPlans = new Set();
     this.stderrTail = '';
     this.killReason = undefined;
-    const child = fork(this.entry, [`--max-tenants=${this.options.maxTenantsPerWorker}`, `--pool=${JSON.stringify(this.options.pool)}`], {
+    const child = fork(this.entry, [`--max-tenants=${this.options.maxTenantsPerWorker}`, `--pool=${JSON.stringify(this.options.pool)}`, `--realm=${this.options.realm}`], {
       execArgv: ['--no-node-snapshot'],
       serialization: 'json',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -405,6 +408,7 @@ export class WorkerProcessPool {
       pipelineDepth: Math.max(1, options.pipelineDepth ?? 2),
       maxQueueWaitMs: options.maxQueueWaitMs ?? 30_000,
       pool: options.pool ?? {},
+      realm: options.realm ?? 'fresh',
     };
     this.busyDepth = settings.pipelineDepth;
     const logger = options.logger ?? silentLogger;

@@ -107,11 +107,12 @@ export const ATTACKS: readonly Attack[] = [
   {
     id: 'prepare-stack-trace',
     category: 'escape',
-    checks: 'Installs Error.prepareStackTrace to read CallSite objects (file names, this, functions); blocked when only guest frames are visible.',
+    checks: 'Installs Error.prepareStackTrace to read CallSite objects (file names, this, functions); blocked when only guest frames are visible, or when installing it is refused (frozen realm).',
     async run({ engine, tenant }) {
       const body = `Error.prepareStackTrace = (e, sites) => sites.map((s) => String(s.getFileName()) + '|' + typeof s.getThis());
 return new Error('x').stack;`;
       const result = await engine.tenant(tenant('a')).run(transformation(body), {});
+      if (!result.ok) return expectCode(result, 'BEDDEL_RUNTIME_ERROR');
       return expectOutput(result, (output) => Array.isArray(output) && output.every((frame) => typeof frame === 'string' && !/node:|\/|\\\\/.test(frame.replace(/^beddel:[^|]*/, ''))));
     },
   },

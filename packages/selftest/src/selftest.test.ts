@@ -21,6 +21,17 @@ describe('selftest', () => {
     expect(new Set(report.results.map((result) => result.id)).size).toBe(ATTACKS.length);
   }, 120_000);
 
+  it('blocks every built-in attack with the frozen-realm executor too', async () => {
+    const frozen = await createEngine({ plugins: [isolatedVmExecutor({ workers: 1, realm: 'frozen' })] });
+    try {
+      const report = await runSelftest(frozen);
+      expect(report.results.filter((result) => !result.blocked).map((result) => `${result.id}: ${result.observed}`)).toEqual([]);
+      expect(report.score).toBe(10);
+    } finally {
+      await frozen.close();
+    }
+  }, 120_000);
+
   it('scores below 10 when an attack gets through, and counts a throwing attack as not blocked', async () => {
     const leaky: Attack = {
       id: 'leaky',
