@@ -7,6 +7,7 @@ import type { AuditExportFormat } from './audit-export-format.js';
 import { inTimeRange } from './audit-export.js';
 import { rootFromInclusionProof } from './merkle.js';
 import { defaultOrigin, parseCheckpointNote, verifyCheckpointSignature } from './signed-checkpoint.js';
+import { isObject, ProblemList, shapeProblem } from './record-checks.js';
 
 export type AuditExportProblemCode =
   /** A line is not JSON / not a known line type, the header or columns are missing or repeated, or lines follow the checkpoint. */
@@ -69,9 +70,6 @@ export interface VerifyExportOptions {
 
 type ExportInput = string | Iterable<string> | AsyncIterable<string>;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 async function* chunksOf(input: ExportInput): AsyncGenerator<string> {
   if (typeof input === 'string') {
@@ -161,21 +159,6 @@ async function* csvItems(input: ExportInput): AsyncGenerator<ExportItem> {
   for (const row of reader.end()) yield convert(row);
 }
 
-class Problems {
-  readonly items: AuditExportProblem[] = [];
-  private full = false;
-  constructor(private readonly max: number) {}
-
-  add(code: AuditExportProblemCode, message: string, sequence?: number): void {
-    if (this.full) return;
-    if (this.items.length >= this.max) {
-      this.full = true;
-      this.items.push({ code: 'too-many-problems', message: `More than ${this.max} problems; the rest are not listed.` });
-      return;
-    }
-    this.items.push(sequence === undefined ? { code, message } : { code, sequence, message });
-  }
-}
 
 function toPublicKey(key: KeyObject | string): KeyObject {
   try {
@@ -186,19 +169,6 @@ function toPublicKey(key: KeyObject | string): KeyObject {
   }
 }
 
-function recordShapeProblem(record: Record<string, unknown>): string | null {
-  if (record.version !== 1) return `unknown format version ${JSON.stringify(record.version)}`;
-  for (const key of ['tenantId', 'executionId', 'timestamp', 'profileId'] as const) if (typeof record[key] !== 'string') return `${key} is not a string`;
-  for (const key of ['inputSha256', 'outputSha256', 'prevHash', 'recordHash'] as const) if (!isHexHash(record[key])) return `${key} is not a hex SHA-256`;
-  if (typeof record.sequence !== 'number' || !Number.isSafeInteger(record.sequence) || record.sequence < 0) return 'sequence is not a non-negative integer';
-  if (record.status !== 'ok' && record.status !== 'error') return 'status is neither "ok" nor "error"';
-  if (record.errorCode !== null && typeof record.errorCode !== 'string') return 'errorCode is neither null nor a string';
-  const t = record.transformation;
-  if (!isObject(t) || typeof t.name !== 'string' || typeof t.version !== 'string' || typeof t.sourceSha256 !== 'string') return 'transformation is not { name, version, sourceSha256 }';
-  const m = record.metrics;
-  if (!isObject(m) || typeof m.durationMs !== 'number' || typeof m.cpuMs !== 'number' || typeof m.heapBytes !== 'number') return 'metrics is not { durationMs, cpuMs, heapBytes }';
-  return null;
-}
 
 /**
  * Verifies an export produced by `exportAuditRecords`, trusting only `publicKey`: the header,
@@ -214,7 +184,7 @@ function recordShapeProblem(record: Record<string, unknown>): string | null {
  */
 export async function verifyExport(input: ExportInput, publicKey: KeyObject | string, options: VerifyExportOptions): Promise<AuditExportVerification> {
   const key = toPublicKey(publicKey);
-  const problems = new Problems(options.maxProblems ?? 1000);
+  const problems = new ProblemList<AuditExportProblemCode>(options.maxProblems ?? 1000);
   const items = options.format === 'csv' ? csvItems(input) : jsonlItems(input);
 
   let header: Record<string, unknown> | null = null;
@@ -307,14 +277,14 @@ function checkRecord(
   header: Record<string, unknown>,
   previous: { sequence: number; recordHash: unknown } | null,
   provenRoots: Map<string, number[]>,
-  problems: Problems,
+  problems: ProblemList<AuditExportProblemCode>,
 ): { sequence: number; recordHash: unknown } | null {
   if (!isObject(item.record)) {
     problems.add('record-malformed', `Line ${item.line} holds no record object.`);
     return previous;
   }
   const record = item.record;
-  const shape = recordShapeProblem(record);
+  const shape = shapeProblem(record);
   const sequence = typeof record.sequence === 'number' && Number.isSafeInteger(record.sequence) ? record.sequence : undefined;
   if (shape !== null) problems.add('record-malformed', `Line ${item.line}: ${shape}.`, sequence);
   let hashOk = false;
@@ -367,7 +337,7 @@ function checkCheckpoint(
   tenantId: string | null,
   header: Record<string, unknown>,
   options: VerifyExportOptions,
-  problems: Problems,
+  problems: ProblemList<AuditExportProblemCode>,
 ): { treeSize: number; rootHash: string } | null {
   const note = isObject(checkpoint) ? checkpoint.note : undefined;
   const parsed = typeof note === 'string' ? parseCheckpointNote(note) : null;

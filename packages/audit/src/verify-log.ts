@@ -1,8 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditSink } from '@beddel/contracts';
-import { GENESIS_HASH, TENANT_ID_PATTERN, computeRecordHash, isHexHash, recordLeafHash } from './audit-record.js';
+import { GENESIS_HASH, computeRecordHash, isHexHash, recordLeafHash } from './audit-record.js';
 import { MerkleTree, hashesEqual, verifyConsistency } from './merkle.js';
 import { defaultOrigin, parseCheckpointNote, verifyCheckpointSignature } from './signed-checkpoint.js';
+import { isObject, ProblemList, sequenceOf, shapeProblem } from './record-checks.js';
 
 /** What `verifyLog` reads: any sink, or anything else that serves the same three calls. */
 export type AuditRecordSource = Pick<AuditSink, 'tenants' | 'read' | 'listCheckpoints'>;
@@ -104,25 +105,9 @@ export async function verifyLog(source: AuditRecordSource, publicKey: KeyObject,
   return { ok: tenants.every((tenant) => tenant.problems.length === 0), tenants };
 }
 
-class ProblemList {
-  readonly items: AuditProblem[] = [];
-  private full = false;
-
-  constructor(private readonly max: number) {}
-
-  add(code: AuditProblemCode, message: string, sequence?: number): void {
-    if (this.full) return;
-    if (this.items.length >= this.max) {
-      this.full = true;
-      this.items.push({ code: 'too-many-problems', message: `More than ${this.max} problems; the rest are not listed.` });
-      return;
-    }
-    this.items.push(sequence === undefined ? { code, message } : { code, sequence, message });
-  }
-}
 
 async function verifyTenant(source: AuditRecordSource, publicKey: KeyObject, tenantId: string, options: VerifyLogOptions): Promise<TenantVerification> {
-  const problems = new ProblemList(options.maxProblemsPerTenant ?? 1000);
+  const problems = new ProblemList<AuditProblemCode>(options.maxProblemsPerTenant ?? 1000);
   const records: unknown[] = [];
   try {
     for await (const record of source.read(tenantId)) records.push(record);
@@ -159,17 +144,10 @@ async function verifyTenant(source: AuditRecordSource, publicKey: KeyObject, ten
   return sequences.length === 0 ? result : { ...result, firstBadSequence: Math.min(...sequences) };
 }
 
-function sequenceOf(record: unknown): number | undefined {
-  const sequence = isObject(record) ? record.sequence : undefined;
-  return typeof sequence === 'number' && Number.isSafeInteger(sequence) && sequence >= 0 ? sequence : undefined;
-}
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Hash, tenant, shape and chain-link checks per stored record; fills the tree in stored order. */
-function checkRecords(tenantId: string, records: readonly unknown[], claims: readonly (number | undefined)[], tree: MerkleTree, problems: ProblemList): void {
+function checkRecords(tenantId: string, records: readonly unknown[], claims: readonly (number | undefined)[], tree: MerkleTree, problems: ProblemList<AuditProblemCode>): void {
   let previousHash: unknown = GENESIS_HASH;
   for (const [position, record] of records.entries()) {
     const sequence = claims[position] ?? position;
@@ -210,7 +188,7 @@ function hashOrNull(record: Record<string, unknown>): string | null {
  * move shifts every later position by the same offset, so only the start of each run of equal
  * offsets is reported, classified by what the whole log holds.
  */
-function checkSequences(claims: readonly (number | undefined)[], problems: ProblemList): void {
+function checkSequences(claims: readonly (number | undefined)[], problems: ProblemList<AuditProblemCode>): void {
   const counts = new Map<number, number>();
   for (const claim of claims) if (claim !== undefined) counts.set(claim, (counts.get(claim) ?? 0) + 1);
   let previousOffset = 0;
@@ -243,7 +221,7 @@ async function checkCheckpoints(
   publicKey: KeyObject,
   tenantId: string,
   tree: MerkleTree,
-  problems: ProblemList,
+  problems: ProblemList<AuditProblemCode>,
   options: VerifyLogOptions,
 ): Promise<{ verifiedTreeSize: number; largestValid: number; checkpoints: number; suspects: { from: number; to?: number }[] }> {
   let stored: readonly unknown[];
@@ -323,24 +301,3 @@ async function checkCheckpoints(
   return { verifiedTreeSize, largestValid, checkpoints: stored.length, suspects };
 }
 
-/** Returns why `record` is not a well-formed version-1 record, or `null`. */
-function shapeProblem(record: unknown): string | null {
-  if (!isObject(record)) return 'not a JSON object';
-  if (record.version !== 1) return `unknown format version ${JSON.stringify(record.version)}`;
-  const strings = ['tenantId', 'executionId', 'timestamp', 'profileId'] as const;
-  for (const key of strings) if (typeof record[key] !== 'string') return `${key} is not a string`;
-  if (typeof record.tenantId === 'string' && !TENANT_ID_PATTERN.test(record.tenantId)) return 'tenantId is not a valid tenant id';
-  for (const key of ['inputSha256', 'outputSha256', 'prevHash', 'recordHash'] as const) if (!isHexHash(record[key])) return `${key} is not a hex SHA-256`;
-  if (sequenceOf(record) === undefined) return 'sequence is not a non-negative integer';
-  if (record.status !== 'ok' && record.status !== 'error') return 'status is neither "ok" nor "error"';
-  if (record.errorCode !== null && typeof record.errorCode !== 'string') return 'errorCode is neither null nor a string';
-  const transformation = record.transformation;
-  if (!isObject(transformation) || typeof transformation.name !== 'string' || typeof transformation.version !== 'string' || typeof transformation.sourceSha256 !== 'string') {
-    return 'transformation is not { name, version, sourceSha256 }';
-  }
-  const metrics = record.metrics;
-  if (!isObject(metrics) || typeof metrics.durationMs !== 'number' || typeof metrics.cpuMs !== 'number' || typeof metrics.heapBytes !== 'number') {
-    return 'metrics is not { durationMs, cpuMs, heapBytes }';
-  }
-  return null;
-}

@@ -199,7 +199,8 @@ async function verifyExportFile(file: string, publicKeyPath: string, format: Aud
   return verification.ok ? 0 : 1;
 }
 
-async function exportCommand(args: readonly string[], io: CliIo): Promise<number> {
+/** The options `audit export` and `audit report` share: one tenant, a time range, an output. */
+async function parseTenantRangeOptions(args: readonly string[], usage: CommandUsage, io: CliIo) {
   const { values, positionals } = parseCommandLine(
     () =>
       parseArgs({
@@ -217,16 +218,23 @@ async function exportCommand(args: readonly string[], io: CliIo): Promise<number
         allowPositionals: true,
         strict: true,
       }),
-    EXPORT_USAGE,
+    usage,
   );
   if (values.help === true) {
     await writeText(io.stdout, AUDIT_HELP);
-    return 0;
+    return 'help' as const;
   }
-  if (positionals.length > 0) throw usageError(EXPORT_USAGE, `Unexpected argument ${JSON.stringify(positionals[0])}.`);
+  if (positionals.length > 0) throw usageError(usage, `Unexpected argument ${JSON.stringify(positionals[0])}.`);
   const tenantId = values.tenant;
-  if (tenantId === undefined) throw usageError(EXPORT_USAGE, 'Missing --tenant <id>.');
-  if (values.out === '') throw usageError(EXPORT_USAGE, '--out needs a file name.');
+  if (tenantId === undefined) throw usageError(usage, 'Missing --tenant <id>.');
+  if (values.out === '') throw usageError(usage, '--out needs a file name.');
+  return { values, tenantId };
+}
+
+async function exportCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const parsed = await parseTenantRangeOptions(args, EXPORT_USAGE, io);
+  if (parsed === 'help') return 0;
+  const { values, tenantId } = parsed;
   const format = exportFormat(values.format, values.out, EXPORT_USAGE);
   const target = auditTarget(values.audit, EXPORT_USAGE);
   await requireExistingLog(target);
@@ -252,33 +260,9 @@ async function exportCommand(args: readonly string[], io: CliIo): Promise<number
 }
 
 async function reportCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandLine(
-    () =>
-      parseArgs({
-        args: [...args],
-        options: {
-          audit: { type: 'string' },
-          'public-key': { type: 'string' },
-          tenant: { type: 'string', short: 't' },
-          from: { type: 'string' },
-          to: { type: 'string' },
-          format: { type: 'string' },
-          out: { type: 'string', short: 'o' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        allowPositionals: true,
-        strict: true,
-      }),
-    REPORT_USAGE,
-  );
-  if (values.help === true) {
-    await writeText(io.stdout, AUDIT_HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw usageError(REPORT_USAGE, `Unexpected argument ${JSON.stringify(positionals[0])}.`);
-  const tenantId = values.tenant;
-  if (tenantId === undefined) throw usageError(REPORT_USAGE, 'Missing --tenant <id>.');
-  if (values.out === '') throw usageError(REPORT_USAGE, '--out needs a file name.');
+  const parsed = await parseTenantRangeOptions(args, REPORT_USAGE, io);
+  if (parsed === 'help') return 0;
+  const { values, tenantId } = parsed;
   const format = reportFormat(values.format, values.out);
   const target = auditTarget(values.audit, REPORT_USAGE);
   await requireExistingLog(target);
