@@ -25,6 +25,11 @@ interface RunResultBase {
   readonly receipt?: AuditReceipt;
   /** Lines the steps logged through the `log` capability, when granted. */
   readonly logs?: readonly string[];
+  /**
+   * Set only when the engine runs with `auditFailure: 'fail-open'` and the audit record could not
+   * be written: the result is returned anyway, and this says it is not in the audit log.
+   */
+  readonly auditError?: ErrorInfo;
   /** Debug runs only: where the heap snapshot was written. */
   readonly heapSnapshot?: HeapSnapshotInfo;
 }

@@ -164,6 +164,18 @@ describe('createEngine: plugin composition', () => {
     await engine.close();
   });
 
+  it('fail-open (opt-in) returns the result when the audit log fails, marked as not audited', async () => {
+    const failingAudit: EnginePlugin = {
+      name: 'failing-audit',
+      register: (registrar) => registrar.value<AuditLog>(AUDIT_LOG, { append: () => Promise.reject(new Error('disk full')) }),
+    };
+    const engine = await createEngine({ plugins: [fakeExecutorPlugin(new RecordingExecutor()), failingAudit], auditFailure: 'fail-open' });
+    const result = await engine.tenant('acme').run(ORDER_TOTAL, { items: [] });
+    expect(result).toMatchObject({ ok: true, output: { total: 1 }, auditError: { code: 'BEDDEL_AUDIT_UNAVAILABLE' } });
+    expect(result.receipt).toBeUndefined();
+    await engine.close();
+  });
+
   it('audits every run, successful or not, with raw input for the log to hash', async () => {
     const entries: AuditEntry[] = [];
     const audit: EnginePlugin = {

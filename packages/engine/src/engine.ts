@@ -33,6 +33,12 @@ export interface EngineOptions {
   /** Limits of the built-in `default` profile, when no security-profile plugin is registered. */
   readonly limits?: Partial<ExecutionLimits>;
   readonly compiler?: TransformationCompilerOptions;
+  /**
+   * What a run does when the audit log cannot persist its record. `fail-closed` (default): the
+   * run fails with BEDDEL_AUDIT_UNAVAILABLE and no output ("no audit, no execution").
+   * `fail-open`: the result is returned with `auditError` set, and the failure is logged.
+   */
+  readonly auditFailure?: 'fail-closed' | 'fail-open';
 }
 
 /** A transformation as `run` accepts it: YAML text, a parsed document, or a compiled one. */
@@ -97,6 +103,7 @@ class BeddelEngine implements Engine {
   private readonly compiler: TransformationCompiler;
   private readonly logger: Logger;
   private readonly metrics: MetricsSink;
+  private readonly failOpen: boolean;
   private isClosed = false;
 
   constructor(
@@ -105,6 +112,7 @@ class BeddelEngine implements Engine {
     private readonly plugins: readonly EnginePlugin[],
   ) {
     this.compiler = new TransformationCompiler(options.compiler);
+    this.failOpen = options.auditFailure === 'fail-open';
     this.logger = container.resolver.resolve(LOGGER);
     this.metrics = container.resolver.resolve(METRICS);
     if (!container.has(AUDIT_LOG)) {
@@ -123,7 +131,7 @@ class BeddelEngine implements Engine {
     let runtime = this.tenants.get(id);
     if (runtime === undefined) {
       const scope = this.container.createTenantScope([[TENANT_ID as Token<unknown>, id]]);
-      runtime = new TenantRuntime(id, scope, this.compiler, this.logger.child({ tenant: id }));
+      runtime = new TenantRuntime(id, scope, this.compiler, this.logger.child({ tenant: id }), this.failOpen);
       this.tenants.set(id, runtime);
       this.metrics.set(MetricNames.tenantsActive, this.tenants.size);
     }
@@ -183,6 +191,7 @@ class TenantRuntime {
     readonly scope: TenantScope,
     private readonly compiler: TransformationCompiler,
     private readonly logger: Logger,
+    private readonly auditFailOpen: boolean,
   ) {
     this.executor = scope.resolver.resolve(EXECUTOR);
     this.profiles = scope.resolver.resolve(SECURITY_PROFILES);
@@ -310,6 +319,7 @@ class TenantRuntime {
     const base = { executionId: context.executionId, tenant: this.id, transformation: context.transformation };
     const isSuccess = 'output' in outcome;
     let receipt;
+    let auditError: ErrorInfo | undefined;
     if (this.audit !== undefined) {
       const ref = context.transformation ?? { name: '', version: '', sha256: '' };
       const auditStarted = performance.now();
@@ -329,10 +339,13 @@ class TenantRuntime {
         this.metrics.observe(MetricNames.auditAppend, (performance.now() - auditStarted) / 1000, { tenant: this.id, status: 'ok' });
       } catch (error) {
         this.metrics.observe(MetricNames.auditAppend, (performance.now() - auditStarted) / 1000, { tenant: this.id, status: 'error' });
-        this.logger.error('audit append failed; failing the run closed', {
+        this.logger.error(this.auditFailOpen ? 'audit append failed; returning the result unaudited (fail-open)' : 'audit append failed; failing the run closed', {
           executionId: context.executionId,
           error: error instanceof Error ? error.message : String(error),
         });
+        auditError = failure(ErrorCodes.AUDIT_UNAVAILABLE, 'The audit record could not be written; this result is not in the audit log.');
+      }
+      if (auditError !== undefined && !this.auditFailOpen) {
         const finalMetrics = { ...metrics, durationMs: performance.now() - context.started };
         this.record(finalMetrics, ErrorCodes.AUDIT_UNAVAILABLE);
         return { ...base, ok: false, error: failure(ErrorCodes.AUDIT_UNAVAILABLE, 'The audit record could not be written, so no result is returned.'), metrics: finalMetrics };
@@ -344,6 +357,7 @@ class TenantRuntime {
       ...(receipt === undefined ? {} : { receipt }),
       ...(context.logs === undefined ? {} : { logs: context.logs }),
       ...(context.heapSnapshot === undefined ? {} : { heapSnapshot: context.heapSnapshot }),
+      ...(auditError === undefined ? {} : { auditError }),
     };
     if (isSuccess) {
       this.logger.debug('run ok', { executionId: context.executionId, durationMs: finalMetrics.durationMs });
