@@ -31,7 +31,7 @@ describe('runBench with a tiny iteration count', () => {
       manyTenants: { tenants: 6, rounds: 1 },
     });
     const engines = report.results.map((r) => r.engine);
-    expect(engines).toEqual(['beddel-supervised', 'beddel-supervised:c4', 'beddel-in-process', 'naive-isolate', 'node-vm', 'quickjs']);
+    expect(engines).toEqual(['beddel-supervised', 'beddel-supervised:c4', 'beddel-in-process', 'beddel-frozen-realm', 'beddel-frozen-realm:c4', 'naive-isolate', 'node-vm', 'quickjs']);
     for (const row of report.results) {
       expect(row).toMatchObject({ scenario: 'pipeline-5@1KB', successRate: 1, outputVerified: true });
       for (const key of ['opsPerSec', 'p50Ms', 'p95Ms', 'p99Ms', 'avgHeapBytesPerExec'] as const) expect(Number.isFinite(row[key])).toBe(true);
@@ -40,7 +40,7 @@ describe('runBench with a tiny iteration count', () => {
     expect(report.results[0]?.workerRssAfterBytes).toBeGreaterThan(0);
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(report.targets.map((t) => t.id)).toContain('p99-small');
-    expect(report.coldStart.map((c) => c.engine)).toEqual(['beddel-supervised', 'beddel-in-process']);
+    expect(report.coldStart.map((c) => c.engine)).toEqual(['beddel-supervised', 'beddel-in-process', 'beddel-frozen-realm']);
     expect(report.workerScaling.map((s) => s.workers)).toEqual([1, 2]);
     expect(report.manyTenants).toMatchObject({ tenants: 6, successRate: 1 });
 
