@@ -36,6 +36,9 @@ describe('the demo', () => {
 
     expect(out.text).toMatch(/tenant +transformation +status +time ms +cpu ms +heap KB +note/);
     expect(out.text).toMatch(/executions: 10 {2}ok: 8 {2}blocked: 5 of 5 attacks/);
+    // The metrics section shows the counters the engine kept during the runs.
+    expect(out.text).toMatch(/beddel_executions_total\{tenant="acme",status="ok",code="none"\} 4/);
+    expect(out.text).toMatch(/beddel_executions_total\{tenant="mallory",status="error",code="BEDDEL_TIMEOUT"\} 1/);
 
     // The audit section: the log the runs wrote verifies; a copy with one rewritten record does not.
     expect(report.audit?.log.ok).toBe(true);

@@ -7,9 +7,11 @@ import { createEngine } from '@beddel/engine';
 import type { Engine } from '@beddel/engine';
 import { isolatedVmExecutor } from '@beddel/executor-isolated-vm';
 import { winstonLogger } from '@beddel/logger-winston';
+import { prometheusMetrics } from '@beddel/metrics-prometheus';
 import { AuditSection } from './audit-section.js';
 import type { AuditOutcome, DemoAuditLog } from './audit-section.js';
 import type { DemoSection } from './demo-section.js';
+import { MetricsSection } from './metrics-section.js';
 import { ExampleFiles } from './examples.js';
 import { SCENARIOS } from './scenarios.js';
 import { TenantRunsSection } from './tenant-runs-section.js';
@@ -37,12 +39,13 @@ export interface DemoReport {
  * and an audit trail writing to a file sink in a temporary directory, with a key pair made for
  * this run (its public key is written beside the log, as an operator would).
  */
-async function buildDemoEngine(logStream: NodeJS.WritableStream, auditDir: string): Promise<{ engine: Engine; audit: DemoAuditLog }> {
+async function buildDemoEngine(logStream: NodeJS.WritableStream, auditDir: string): Promise<{ engine: Engine; audit: DemoAuditLog; renderMetrics: () => Promise<string> }> {
   const { privateKey, publicKey } = generateAuditKeyPair();
   await writeFile(join(auditDir, 'audit-public-key.pem'), publicKeyToPem(publicKey));
   const audit = auditTrail({ sink: fileAuditSink({ dir: auditDir }), signingKey: privateKey });
-  const engine = await createEngine({ plugins: [winstonLogger({ level: 'warn', stream: logStream }), audit, isolatedVmExecutor()] });
-  return { engine, audit: { dir: auditDir, trail: audit.trail, publicKey } };
+  const metrics = prometheusMetrics();
+  const engine = await createEngine({ plugins: [winstonLogger({ level: 'warn', stream: logStream }), metrics, audit, isolatedVmExecutor()] });
+  return { engine, audit: { dir: auditDir, trail: audit.trail, publicKey }, renderMetrics: () => metrics.renderMetrics() };
 }
 
 /**
@@ -64,7 +67,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     await mkdir(auditDir);
     const built = await buildDemoEngine(options.logStream ?? process.stderr, auditDir);
     audit = new AuditSection(built.audit);
-    const sections: readonly DemoSection[] = [runs, audit];
+    const sections: readonly DemoSection[] = [runs, new MetricsSection(built.renderMetrics), audit];
     try {
       for (const section of sections) {
         out.write(`\n== ${section.title}\n\n`);
