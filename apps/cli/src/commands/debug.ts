@@ -1,14 +1,14 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes } from '@beddel/contracts';
-import { AUDIT_WRITE_HELP, auditWiring, auditWriteOptions } from '../audit-options.js';
+import { AUDIT_WRITE_HELP, auditWriteOptions } from '../audit-options.js';
 import { withEngine } from '../build-engine.js';
-import { engineSettings, LOG_LEVEL_HELP, logLevelOption, onePositional, parseCommandLine, usageError } from '../command-line.js';
+import { LOG_LEVEL_HELP, logLevelOption, parseCommandLine, usageError } from '../command-line.js';
 import type { CommandUsage } from '../command-line.js';
 import { writeText } from '../cli-io.js';
 import type { CliIo } from '../cli-io.js';
-import { readJsonFile, readTextFile, STDIN } from '../input-files.js';
-import { loadProfilesOption, PROFILES_HELP, profilesOption } from '../profiles-option.js';
+import { PROFILES_HELP, profilesOption } from '../profiles-option.js';
+import { prepareSingleRun } from './run.js';
 
 const USAGE: CommandUsage = { name: 'debug', synopsis: 'heap-snapshot --tenant <id> <file.yaml> [--input <file.json|->] [--out <file.heapsnapshot>]' };
 
@@ -81,19 +81,9 @@ async function heapSnapshot(args: readonly string[], io: CliIo): Promise<number>
     await writeText(io.stdout, DEBUG_HELP);
     return 0;
   }
-  const file = onePositional(positionals, 'transformation file', USAGE);
-  const tenantId = values.tenant;
-  if (tenantId === undefined) throw usageError(USAGE, 'Missing --tenant <id>.');
-  if (file === STDIN && values.input === STDIN) throw usageError(USAGE, 'The transformation and the input cannot both come from stdin.');
   if (values.out === '') throw usageError(USAGE, '--out needs a file name.');
-  const logSettings = engineSettings(io, values['log-level'], USAGE);
-  const profiles = await loadProfilesOption(values.profiles);
+  const { tenantId, source, input, settings, profiles } = await prepareSingleRun(values, positionals, io, USAGE);
   const out = resolve(values.out ?? `${tenantId.replace(/[^A-Za-z0-9._-]/g, '_')}-${new Date().toISOString().replace(/[:.]/g, '-')}.heapsnapshot`);
-
-  const source = await readTextFile(file, io, 'transformation file');
-  const input = values.input === undefined ? {} : await readJsonFile(values.input, io, 'input');
-  const audit = await auditWiring(values, USAGE);
-  const settings = { ...logSettings, ...(profiles === undefined ? {} : { profiles }), ...(audit === undefined ? {} : { audit }) };
   const result = await withEngine(settings, (engine) => engine.tenant(tenantId).run(source, input, { heapSnapshotPath: out }));
 
   await writeText(io.stdout, `${JSON.stringify(result, null, values.pretty === true ? 2 : undefined)}\n`);

@@ -61,20 +61,36 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
     await writeText(io.stdout, RUN_HELP);
     return 0;
   }
-  const file = onePositional(positionals, 'transformation file', USAGE);
-  const tenantId = values.tenant;
-  if (tenantId === undefined) throw usageError(USAGE, 'Missing --tenant <id>.');
-  if (file === STDIN && values.input === STDIN) throw usageError(USAGE, 'The transformation and the input cannot both come from stdin.');
-  const logSettings = engineSettings(io, values['log-level'], USAGE);
-  const profiles = await loadProfilesOption(values.profiles);
-
-  const source = await readTextFile(file, io, 'transformation file');
-  const input = values.input === undefined ? {} : await readJsonFile(values.input, io, 'input');
-  const audit = await auditWiring(values, USAGE);
-  const settings = { ...logSettings, ...(profiles === undefined ? {} : { profiles }), ...(audit === undefined ? {} : { audit }) };
+  const { tenantId, source, input, settings } = await prepareSingleRun(values, positionals, io, USAGE);
   const result = await withEngine(settings, (engine) => engine.tenant(tenantId).run(source, input));
 
   await writeText(io.stdout, `${JSON.stringify(result, null, values.pretty === true ? 2 : undefined)}\n`);
   if (result.ok) return 0;
   return result.error.code === ErrorCodes.INVALID_TRANSFORMATION ? 2 : 1;
+}
+
+/** The options of a command that runs one transformation for one tenant (`run`, `debug heap-snapshot`). */
+export interface SingleRunValues {
+  readonly tenant?: string | undefined;
+  readonly input?: string | undefined;
+  readonly profiles?: string | undefined;
+  readonly 'log-level'?: string | undefined;
+  readonly audit?: string | undefined;
+  readonly 'no-audit'?: boolean | undefined;
+  readonly 'signing-key'?: string | undefined;
+}
+
+/** Checks the options, reads the transformation and input, and builds the engine settings. */
+export async function prepareSingleRun(values: SingleRunValues, positionals: readonly string[], io: CliIo, usage: CommandUsage) {
+  const file = onePositional(positionals, 'transformation file', usage);
+  const tenantId = values.tenant;
+  if (tenantId === undefined) throw usageError(usage, 'Missing --tenant <id>.');
+  if (file === STDIN && values.input === STDIN) throw usageError(usage, 'The transformation and the input cannot both come from stdin.');
+  const logSettings = engineSettings(io, values['log-level'], usage);
+  const profiles = await loadProfilesOption(values.profiles);
+  const source = await readTextFile(file, io, 'transformation file');
+  const input = values.input === undefined ? {} : await readJsonFile(values.input, io, 'input');
+  const audit = await auditWiring(values, usage);
+  const settings = { ...logSettings, ...(profiles === undefined ? {} : { profiles }), ...(audit === undefined ? {} : { audit }) };
+  return { tenantId, source, input, settings, profiles };
 }
