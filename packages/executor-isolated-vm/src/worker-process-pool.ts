@@ -59,8 +59,9 @@ const STDERR_TAIL_CHARS = 4096;
 const MAX_START_FAILURES = 3;
 
 /**
- * One supervised sandbox process: a queue of executions, at most one in flight (the worker runs
- * guest code synchronously), a deadline enforced from outside, and a replacement when it dies.
+ * One supervised sandbox process: a host-side queue of executions, `pipelineDepth` of them sent
+ * ahead (the worker runs them one at a time, in order), a deadline on the running one enforced
+ * from outside, and a replacement when the process dies.
  */
 class SupervisedWorker {
   private child: ChildProcess | undefined;
