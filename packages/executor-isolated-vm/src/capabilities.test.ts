@@ -109,3 +109,53 @@ describe('granted capabilities work within their bounds', () => {
     expect(run('return Math.random();')).toMatchObject({ ok: false, error: { code: 'BEDDEL_CAPABILITY_DENIED' } });
   });
 });
+
+describe('capability checks cannot be subverted by tenant code (security review findings)', () => {
+  it.each([
+    ['clock', 'Object.prototype.clock = { resolutionMs: 1 }; return Date.now();'],
+    ['random', 'Object.prototype.random = true; return Math.random();'],
+    ['hash', 'Object.prototype.hash = true; return beddel.sha256("x");'],
+    ['secrets', 'Object.prototype.secrets = { keys: ["X"] }; Object.prototype.X = "forged"; return beddel.secret("X");'],
+  ])('grants injected through Object.prototype are ignored: %s', (capability, body) => {
+    const outcome = run(body);
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'BEDDEL_CAPABILITY_DENIED' } });
+    if (!outcome.ok) expect(outcome.error.message).toContain(`"${capability}"`);
+  });
+
+  it('a hijacked global Reflect never receives the native Date or ArrayBuffer constructor', () => {
+    const body = `const seen = [];
+const R = Reflect;
+globalThis.Reflect = { construct(target, args, newTarget) { seen.push(typeof target); return R.construct(target, args, newTarget); } };
+new Date(0);
+new ArrayBuffer(8);
+return seen;`;
+    expect(output(run(body))).toEqual([]);
+  });
+
+  it('a hijacked Function.prototype.call sees none of the harness internals', () => {
+    const body = `const seen = [];
+const apply = Reflect.apply;
+Function.prototype.call = function (thisArg, ...args) { seen.push(typeof this); return apply(this, thisArg, args); };
+new Intl.DateTimeFormat('en', { timeZone: 'UTC' }).format(0);
+new Intl.DateTimeFormat('en', { timeZone: 'UTC' }).formatToParts(0);
+try { Date.now(); } catch (e) {}
+try { Math.random(); } catch (e) {}
+try { beddel.secret('X'); } catch (e) {}
+return seen.length;`;
+    expect(output(run(body, { secrets: {} }))).toBe(0);
+  });
+
+  it('with the clock granted, a hijacked Function.prototype.call cannot reach the uncoarsened clock', () => {
+    const body = `let leaked;
+const apply = Reflect.apply;
+Function.prototype.call = function (thisArg, ...args) { if (typeof this === 'function' && this.name === 'now') leaked = this; return apply(this, thisArg, args); };
+const coarse = Date.now();
+return [coarse % 60000, typeof leaked];`;
+    expect(output(run(body, { clock: { resolutionMs: 60_000 } }))).toEqual([0, 'undefined']);
+  });
+
+  it('a poisoned Array.prototype.toJSON cannot blow the log size limit', () => {
+    const outcome = run('Array.prototype.toJSON = () => ["x".repeat(5e6)]; beddel.log("a"); return 1;', { log: { maxLines: 5, maxBytes: 100 } });
+    expect(outcome).toMatchObject({ ok: true, logs: ['a'] });
+  });
+});

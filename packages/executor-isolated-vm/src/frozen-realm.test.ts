@@ -54,6 +54,44 @@ describe('frozen realm: executions share a context but no state', () => {
     expect(output(run('probe'))).toBe(expected);
   });
 
+  it('prototypes reachable only through instances are frozen too (Intl.Segmenter segments, iterators)', () => {
+    const run = reused('t-segmenter', `const segments = new Intl.Segmenter('en').segment('a b');
+      const P = Object.getPrototypeOf(segments);
+      const I = Object.getPrototypeOf(segments[Symbol.iterator]());
+      if (input.phase === 'plant') { P.stash = input.secret; I.stash = input.secret; return 'planted'; }
+      return [typeof P.stash, typeof I.stash, [...new Intl.Segmenter('en').segment('ok')].map((s) => s.segment).join('')];`);
+    const planted = run('plant', { secret: 's3cr3t' });
+    if (!planted.ok) expect(planted.error.code).toBe('BEDDEL_RUNTIME_ERROR');
+    expect(output(run('probe'))).toEqual(['undefined', 'undefined', 'ok']);
+  });
+
+  it('every prototype of every built-in instance and iterator a step can make is frozen', () => {
+    const run = reused('t-all-prototypes', `const samples = [
+        [].values(), new Map().values(), new Set().values(), ''[Symbol.iterator](), /a/g[Symbol.matchAll]('a'),
+        new Intl.Segmenter('en').segment('a'), new Intl.Segmenter('en').segment('a')[Symbol.iterator](),
+        // A generator's own prototype object belongs to its (per-execution) function; the shared
+        // ones are %GeneratorPrototype% and %AsyncGeneratorPrototype%, checked through these:
+        Object.create(Object.getPrototypeOf(function* () {}).prototype),
+        Object.create(Object.getPrototypeOf(async function* () {}).prototype),
+        (async function () {})(), new Proxy({}, {}),
+        Promise.resolve(), new Error('x'), /x/, new Date(0), new Map(), new Set(), new WeakMap(), new WeakSet(),
+        new ArrayBuffer(1), new DataView(new ArrayBuffer(1)), new Uint8Array(1), new BigInt64Array(1), Symbol('s'), 1n,
+        new Intl.Collator('en'), new Intl.NumberFormat('en'), new Intl.PluralRules('en'), new Intl.ListFormat('en'),
+        new Intl.RelativeTimeFormat('en'), new Intl.DisplayNames('en', { type: 'region' }), new Intl.Locale('en'),
+        new Intl.DateTimeFormat('en'), arguments, function () {}, () => {}, class {},
+      ];
+      const unfrozen = [];
+      for (const sample of samples) {
+        let proto = Object.getPrototypeOf(Object(sample));
+        while (proto !== null) {
+          if (!Object.isFrozen(proto)) unfrozen.push(Object.prototype.toString.call(proto));
+          proto = Object.getPrototypeOf(proto);
+        }
+      }
+      return unfrozen;`);
+    expect(output(run('probe'))).toEqual([]);
+  });
+
   it('RegExp match data does not carry over (legacy RegExp statics are removed)', () => {
     const run = reused('t-regexp', `if (input.phase === 'plant') { /(secret-\\d+)/.exec(input.text); return 'matched'; }
       return [typeof RegExp.$1, typeof RegExp.lastMatch, typeof RegExp.input, typeof RegExp.leftContext];`);

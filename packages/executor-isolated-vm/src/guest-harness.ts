@@ -30,6 +30,12 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   for (const name of ['SharedArrayBuffer', 'Atomics', 'WebAssembly', 'FinalizationRegistry', 'WeakRef', 'console']) {
     delete g[name];
   }
+  // The harness never looks anything up on a global or a prototype once tenant code can run:
+  // everything it calls is captured here, and methods are pre-bound (bindCall) so that replacing
+  // Function.prototype.call, Reflect or a prototype method cannot intercept privileged values.
+  const construct = Reflect.construct;
+  const bindCall = Function.prototype.bind.bind(Function.prototype.call);
+
   // Resizable ArrayBuffers grow outside memoryLimit: remove resize() and refuse maxByteLength.
   const NativeArrayBuffer = g.ArrayBuffer;
   delete NativeArrayBuffer.prototype.resize;
@@ -39,7 +45,7 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
       if (options !== null && typeof options === 'object' && options.maxByteLength !== undefined) {
         throw new RangeError('Resizable ArrayBuffers are not available in the Beddel sandbox');
       }
-      return Reflect.construct(target, [args[0]], newTarget === SafeArrayBuffer ? target : newTarget);
+      return construct(target, [args[0]], newTarget === SafeArrayBuffer ? target : newTarget);
     },
   });
   Object.defineProperty(g, 'ArrayBuffer', { value: SafeArrayBuffer, writable: true, configurable: true, enumerable: false });
@@ -48,20 +54,26 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   // Captured before tenant code runs, so later changes to the globals cannot affect the harness.
   const defineProperty = Object.defineProperty;
   const freeze = Object.freeze;
-  const hasOwn = Object.prototype.hasOwnProperty;
-  const call = Function.prototype.call;
+  const hasOwn = bindCall(Object.prototype.hasOwnProperty);
   const floor = Math.floor;
   const NativeDate = g.Date;
-  const nativeNow = NativeDate.now;
-  const nativeRandom = Math.random;
-  const fromCharCode = String.fromCharCode;
-  const charCodeAt = String.prototype.charCodeAt;
+  const nativeNow = bindCall(NativeDate.now);
+  const nativeRandom = bindCall(Math.random);
+  const charCodeAt = bindCall(String.prototype.charCodeAt);
+  const sliceText = bindCall(String.prototype.slice);
+  const numberToString = bindCall(Number.prototype.toString);
+  const ErrorConstructor = Error;
+  const Int32ArrayConstructor = Int32Array;
   const encodeUri = encodeURIComponent;
   const unescapeText = unescape;
-  const pushItem = Array.prototype.push;
+  const pushItem = bindCall(Array.prototype.push);
   const stringify = JSON.stringify;
   const parse = JSON.parse;
   const createObject = Object.create;
+  const assignObject = Object.assign;
+  function withoutPrototype(_key, value) {
+    return value !== null && typeof value === 'object' && !isArray(value) ? assignObject(createObject(null), value) : value;
+  }
   const toText = String;
   const isArray = Array.isArray;
   const MESSAGE_CAP = 2000;
@@ -72,10 +84,10 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
         const name = error.name;
         const message = error.message;
         const text = (typeof name === 'string' && name !== '' ? name + ': ' : '') + toText(message);
-        return text.length > MESSAGE_CAP ? text.slice(0, MESSAGE_CAP) + '...' : text;
+        return text.length > MESSAGE_CAP ? sliceText(text, 0, MESSAGE_CAP) + '...' : text;
       }
       const text = 'a non-Error value was thrown: ' + toText(error);
-      return text.length > MESSAGE_CAP ? text.slice(0, MESSAGE_CAP) + '...' : text;
+      return text.length > MESSAGE_CAP ? sliceText(text, 0, MESSAGE_CAP) + '...' : text;
     } catch (_) {
       return 'a value was thrown that cannot be described';
     }
@@ -86,28 +98,28 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   // Errors raised by a denied capability, so a denial caught by tenant code and followed by an
   // unrelated error is not reported as a denial.
   const denials = new WeakMap();
-  const denialOf = WeakMap.prototype.get;
-  const recordDenial = WeakMap.prototype.set;
+  const denialOf = bindCall(WeakMap.prototype.get);
+  const recordDenial = bindCall(WeakMap.prototype.set);
   let logs = [];
   let logBytes = 0;
   let logTruncated = false;
 
   function deny(capability, detail) {
-    const error = new Error('The capability "' + capability + '" is not granted by the security profile' + (detail ? ': ' + detail : ''));
+    const error = new ErrorConstructor('The capability "' + capability + '" is not granted by the security profile' + (detail ? ': ' + detail : ''));
     // defineProperty, not assignment: with frozen intrinsics (frozen-realm mode) assigning name
     // over Error.prototype's read-only one throws.
     defineProperty(error, 'name', { value: 'CapabilityDenied', writable: true, configurable: true, enumerable: false });
-    call.call(recordDenial, denials, error, capability);
+    recordDenial(denials, error, capability);
     throw error;
   }
   function clockNow() {
     if (grants === null || !grants.clock) return deny('clock', 'Date.now(), new Date() and beddel.now() need it');
     const resolution = grants.clock.resolutionMs;
-    return floor(call.call(nativeNow, NativeDate) / resolution) * resolution;
+    return floor(nativeNow(NativeDate) / resolution) * resolution;
   }
   function randomNumber() {
     if (grants === null || grants.random !== true) return deny('random', 'Math.random() and beddel.random() need it');
-    return call.call(nativeRandom, Math);
+    return nativeRandom(Math);
   }
   defineProperty(NativeDate, 'now', { value: function now() { return clockNow(); }, writable: true, configurable: true, enumerable: false });
   const SafeDate = new Proxy(NativeDate, {
@@ -116,7 +128,7 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
     },
     construct(target, args, newTarget) {
       const constructAs = newTarget === SafeDate ? target : newTarget;
-      return args.length === 0 ? Reflect.construct(target, [clockNow()], constructAs) : Reflect.construct(target, args, constructAs);
+      return args.length === 0 ? construct(target, [clockNow()], constructAs) : construct(target, args, constructAs);
     },
   });
   defineProperty(g, 'Date', { value: SafeDate, writable: true, configurable: true, enumerable: false });
@@ -124,18 +136,18 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   defineProperty(Math, 'random', { value: function random() { return randomNumber(); }, writable: true, configurable: true, enumerable: false });
   // Intl.DateTimeFormat#format() and #formatToParts() with no date read the clock natively.
   const dateTimeFormatPrototype = Intl.DateTimeFormat.prototype;
-  const nativeFormatGetter = Object.getOwnPropertyDescriptor(dateTimeFormatPrototype, 'format').get;
-  const nativeFormatToParts = dateTimeFormatPrototype.formatToParts;
+  const nativeFormatGetter = bindCall(Object.getOwnPropertyDescriptor(dateTimeFormatPrototype, 'format').get);
+  const nativeFormatToParts = bindCall(dateTimeFormatPrototype.formatToParts);
   defineProperty(dateTimeFormatPrototype, 'format', {
     configurable: true,
     enumerable: false,
     get() {
-      const bound = call.call(nativeFormatGetter, this);
+      const bound = nativeFormatGetter(this);
       return function format(date) { return bound(date === undefined ? clockNow() : date); };
     },
   });
   defineProperty(dateTimeFormatPrototype, 'formatToParts', {
-    value: function formatToParts(date) { return call.call(nativeFormatToParts, this, date === undefined ? clockNow() : date); },
+    value: function formatToParts(date) { return nativeFormatToParts(this, date === undefined ? clockNow() : date); },
     writable: true,
     configurable: true,
     enumerable: false,
@@ -157,16 +169,16 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
     for (let index = 0; index < arguments.length; index++) line += (index === 0 ? '' : ' ') + formatLogArgument(arguments[index]);
     if (logs.length >= grants.log.maxLines || logBytes + line.length > grants.log.maxBytes) {
       logTruncated = true;
-      call.call(pushItem, logs, '[beddel: log truncated at ' + grants.log.maxLines + ' lines / ' + grants.log.maxBytes + ' bytes]');
+      pushItem(logs, '[beddel: log truncated at ' + grants.log.maxLines + ' lines / ' + grants.log.maxBytes + ' bytes]');
       return;
     }
     logBytes += line.length;
-    call.call(pushItem, logs, line);
+    pushItem(logs, line);
   }
   function secret(key) {
     if (grants === null || !grants.secrets) return deny('secrets', 'beddel.secret() needs it');
     const name = toText(key);
-    if (!call.call(hasOwn, grants.secrets, name)) return deny('secrets', 'the key "' + name.slice(0, 100) + '" is not allow-listed for this tenant');
+    if (!hasOwn(grants.secrets, name)) return deny('secrets', 'the key "' + sliceText(name, 0, 100) + '" is not allow-listed for this tenant');
     return grants.secrets[name];
   }
 
@@ -183,12 +195,12 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
     if (grants === null || grants.hash !== true) return deny('hash', 'beddel.sha256() needs it');
     const bytes = unescapeText(encodeUri(toText(text)));
     const length = bytes.length;
-    const words = new Int32Array((((length + 8) >> 6) + 1) * 16);
-    for (let index = 0; index < length; index++) words[index >> 2] |= call.call(charCodeAt, bytes, index) << (24 - (index % 4) * 8);
+    const words = new Int32ArrayConstructor((((length + 8) >> 6) + 1) * 16);
+    for (let index = 0; index < length; index++) words[index >> 2] |= charCodeAt(bytes, index) << (24 - (index % 4) * 8);
     words[length >> 2] |= 0x80 << (24 - (length % 4) * 8);
     words[words.length - 1] = length * 8;
     let h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a, h4 = 0x510e527f, h5 = 0x9b05688c, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
-    const w = new Int32Array(64);
+    const w = new Int32ArrayConstructor(64);
     for (let block = 0; block < words.length; block += 16) {
       for (let t = 0; t < 64; t++) {
         if (t < 16) w[t] = words[block + t];
@@ -212,7 +224,7 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
     }
     let hex = '';
     const state = [h0, h1, h2, h3, h4, h5, h6, h7];
-    for (let index = 0; index < 8; index++) hex += ('00000000' + (state[index] >>> 0).toString(16)).slice(-8);
+    for (let index = 0; index < 8; index++) hex += sliceText('00000000' + numberToString(state[index] >>> 0, 16), -8);
     return hex;
   }
 
@@ -232,12 +244,16 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   function takeLogs() {
     const taken = logs;
     logs = [];
-    return stringify(taken);
+    // Built by hand: stringify of a whole array would consult Array.prototype.toJSON.
+    let json = '[';
+    for (let index = 0; index < taken.length; index++) json += (index === 0 ? '' : ',') + stringify(taken[index]);
+    return json + ']';
   }
 
   function run(stepFunctions, stepNamesJson, inputJson, maxOutputUnits, capabilitiesJson) {
     // Reset per run: in the frozen-realm mode one context serves many executions.
-    grants = freeze(parse(capabilitiesJson));
+    // Grants are prototype-free, so nothing added to Object.prototype reads as a grant.
+    grants = freeze(parse(capabilitiesJson, withoutPrototype));
     logs = [];
     logBytes = 0;
     logTruncated = false;
@@ -260,7 +276,7 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
         results[stepNames[index]] = value;
       }
     } catch (error) {
-      const capability = error !== null && typeof error === 'object' ? call.call(denialOf, denials, error) : undefined;
+      const capability = error !== null && typeof error === 'object' ? denialOf(denials, error) : undefined;
       if (capability !== undefined) return 'D' + stringify({ i: index, c: capability });
       return 'E' + stringify({ i: index, m: describe(error) });
     }
@@ -316,6 +332,9 @@ export const FROZEN_REALM_LOCKDOWN_SOURCE = String.raw`(function (stepFunctions)
     Object.getPrototypeOf(new Set()[Symbol.iterator]()),
     Object.getPrototypeOf(''[Symbol.iterator]()),
     Object.getPrototypeOf(/a/[Symbol.matchAll]('a')),
+    // %SegmentsPrototype% and %SegmentIteratorPrototype% are reachable only through instances.
+    Object.getPrototypeOf(new Intl.Segmenter('en').segment('')),
+    Object.getPrototypeOf(new Intl.Segmenter('en').segment('')[Symbol.iterator]()),
     Object.getOwnPropertyDescriptor(Function.prototype, 'caller') && Object.getOwnPropertyDescriptor(Function.prototype, 'caller').get,
   ];
   const seen = new WeakSet();

@@ -65,6 +65,8 @@ interface CompiledPlan {
 
 const MESSAGE_CAP = 2000;
 const TIMEOUT_MESSAGE = 'Script execution timed out.';
+/** isolated-vm's timeout fires at the deadline; a "timed out" error well before it came from guest code. */
+const DEADLINE_SLACK_MS = 2;
 const MEMORY_MESSAGE = 'Isolate was disposed during execution due to memory limit';
 
 /**
@@ -144,7 +146,7 @@ export class IsolateSandbox {
       tenant = dedicated ?? this.tenantIsolate(request.tenantId, request.limits.memoryLimitMb);
       plan = this.compiledPlan(tenant, request.plan);
     } catch (error) {
-      return this.failureOutcome(error, undefined, started, 0n, 0);
+      return this.failureOutcome(error, undefined, started, deadline, 0n, 0);
     }
     const { isolate } = tenant;
     const cpuBefore = isolate.cpuTime;
@@ -178,7 +180,7 @@ export class IsolateSandbox {
       const outcome = decodeEnvelope(envelope, plan.stepNames, request.limits.maxOutputBytes, metrics);
       return logs === undefined ? outcome : { ...outcome, logs };
     } catch (error) {
-      return this.failureOutcome(error, isolate, started, cpuBefore, heapBytes);
+      return this.failureOutcome(error, isolate, started, deadline, cpuBefore, heapBytes);
     } finally {
       // A frozen context and its step functions stay for the next execution.
       if (!reuseFrozen) {
@@ -286,11 +288,12 @@ export class IsolateSandbox {
     error: unknown,
     isolate: ivm.Isolate | undefined,
     started: number,
+    deadline: number,
     cpuBefore: bigint,
     heapBytes: number,
   ): ExecutionOutcome {
-    // The pool recycles the isolate afterwards (see `run`): a limit was hit.
-    const failure = classifyHostSideError(error);
+    // The pool recycles the isolate afterwards (see `run`) when a limit was hit.
+    const failure = classifyHostSideError(error, isolate, deadline);
     const metrics =
       isolate === undefined || isolate.isDisposed
         ? { durationMs: performance.now() - started, cpuMs: 0, heapBytes }
@@ -402,13 +405,19 @@ function cap(text: string): string {
  * Errors thrown by isolated-vm calls on the host side. Only the message is read; the error
  * object itself never goes anywhere near the guest or the result.
  */
-function classifyHostSideError(error: unknown): ExecutionFailure {
+function classifyHostSideError(error: unknown, isolate: ivm.Isolate | undefined, deadline: number): ExecutionFailure {
   const message = error instanceof Error ? error.message : String(error);
-  if (message === TIMEOUT_MESSAGE) {
+  // Guest code can make isolated-vm throw any text (an unhandled promise rejection is rethrown on
+  // the host), so a message alone proves nothing: a memory limit means the isolate really is
+  // disposed, a timeout means the deadline really passed.
+  if (isolate?.isDisposed === true && message.startsWith(MEMORY_MESSAGE)) {
+    return { code: ErrorCodes.MEMORY_LIMIT, message: 'The transformation exceeded the isolate memory limit and was stopped.' };
+  }
+  if (message === TIMEOUT_MESSAGE && performance.now() >= deadline - DEADLINE_SLACK_MS) {
     return { code: ErrorCodes.TIMEOUT, message: 'The transformation exceeded its time limit and was stopped.' };
   }
-  if (message.startsWith(MEMORY_MESSAGE) || message.includes('disposed')) {
-    return { code: ErrorCodes.MEMORY_LIMIT, message: 'The transformation exceeded the isolate memory limit and was stopped.' };
+  if (isolate?.isDisposed === true) {
+    return { code: ErrorCodes.MEMORY_LIMIT, message: 'The sandbox isolate was disposed during the execution.' };
   }
   if (error instanceof SyntaxError || (error instanceof Error && error.name === 'SyntaxError')) {
     return { code: ErrorCodes.RUNTIME_ERROR, message: cap(`SyntaxError: ${message}`) };

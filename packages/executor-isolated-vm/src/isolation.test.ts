@@ -168,6 +168,19 @@ describe('resource exhaustion ends the execution, not the sandbox', () => {
   });
 });
 
+describe('the host does not trust error text from the guest (security review)', () => {
+  it('an unhandled rejection that claims a timeout is not reported as BEDDEL_TIMEOUT', () => {
+    const outcome = run('Promise.reject(new Error("Script execution timed out.")); return 1;');
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'BEDDEL_RUNTIME_ERROR' } });
+  });
+
+  it('an unhandled rejection that claims disposal is not reported as BEDDEL_MEMORY_LIMIT', () => {
+    const outcome = run('Promise.reject(new Error("Isolate was disposed during execution due to memory limit")); return 1;');
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'BEDDEL_RUNTIME_ERROR' } });
+    expectStillServing();
+  });
+});
+
 describe('outputs are copied as JSON, never handed over as objects', () => {
   it('a Proxy whose traps throw fails in the guest, on the thenable check', () => {
     expectFailure(run('return new Proxy({}, { get() { throw new Error("trap ran"); } });'), 'BEDDEL_RUNTIME_ERROR', /trap ran/);
