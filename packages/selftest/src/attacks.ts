@@ -257,6 +257,34 @@ return failed;`;
     },
   },
   {
+    id: 'grant-injection',
+    category: 'capability',
+    checks: 'Adds clock, random and hash "grants" to Object.prototype, then reads the clock; blocked with BEDDEL_CAPABILITY_DENIED (grants are prototype-free), or when the poisoning itself is refused (frozen realm).',
+    async run({ engine, tenant }) {
+      const body = 'Object.prototype.clock = { resolutionMs: 1 };\nObject.prototype.random = true;\nObject.prototype.hash = true;\nreturn [Date.now(), Math.random(), beddel.sha256("x")];';
+      return expectCode(await engine.tenant(tenant('a')).run(transformation(body), {}), 'BEDDEL_CAPABILITY_DENIED', 'BEDDEL_RUNTIME_ERROR');
+    },
+  },
+  {
+    id: 'harness-intrinsic-hijack',
+    category: 'capability',
+    checks: 'Replaces Reflect and Function.prototype.call to catch the native Date and ArrayBuffer constructors the sandbox wraps; blocked when nothing is caught, or when replacing them is refused (frozen realm).',
+    async run({ engine, tenant }) {
+      const body = `const caught = [];
+const R = Reflect;
+const apply = R.apply;
+globalThis.Reflect = { construct(t, a, n) { caught.push('construct'); return R.construct(t, a, n); }, apply: R.apply };
+Function.prototype.call = function (thisArg, ...args) { caught.push('call'); return apply(this, thisArg, args); };
+new Date(0);
+new ArrayBuffer(8);
+new Intl.DateTimeFormat('en', { timeZone: 'UTC' }).format(0);
+return caught;`;
+      const result = await engine.tenant(tenant('a')).run(transformation(body), {});
+      if (!result.ok) return expectCode(result, 'BEDDEL_RUNTIME_ERROR');
+      return expectOutput(result, (output) => Array.isArray(output) && output.length === 0);
+    },
+  },
+  {
     id: 'yaml-billion-laughs',
     category: 'payload',
     checks: 'A YAML alias bomb (billion laughs); blocked with BEDDEL_INVALID_TRANSFORMATION before any expansion.',
