@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { BeddelError, ErrorCodes, canonicalJson, isBeddelError, GENESIS_HASH, assertBatchContinuesHead, assertTenantId } from '@beddel/contracts';
+import { BeddelError, ErrorCodes, canonicalJson, isBeddelError, GENESIS_HASH, assertBatchContinuesHead, assertTenantId, InFlightOperations } from '@beddel/contracts';
 import type {
   AuditChainHead,
   AuditCheckpoint,
@@ -72,7 +72,7 @@ export class PostgresAuditSink implements AuditSink {
   private readonly pool: pg.Pool;
   private readonly ownsPool: boolean;
   private readonly table: { readonly heads: string; readonly records: string; readonly checkpoints: string };
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight = new InFlightOperations();
   private migrated: Promise<void> | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -207,7 +207,7 @@ export class PostgresAuditSink implements AuditSink {
   close(): Promise<void> {
     this.closed = true;
     this.closing ??= (async () => {
-      await Promise.allSettled([...this.inFlight]);
+      await this.inFlight.settled();
       if (this.ownsPool) await this.pool.end();
     })();
     return this.closing;
@@ -292,16 +292,10 @@ export class PostgresAuditSink implements AuditSink {
 
   /** Checks arguments and state, and lets `close()` wait for the operation. */
   private track<T>(tenantId: string | undefined, operation: () => Promise<T>): Promise<T> {
-    const promise = (async () => {
+    return this.inFlight.run(() => {
       this.checkOpen(tenantId);
       return operation();
-    })();
-    this.inFlight.add(promise);
-    void promise.then(
-      () => this.inFlight.delete(promise),
-      () => this.inFlight.delete(promise),
-    );
-    return promise;
+    });
   }
 
   private checkOpen(tenantId: string | undefined): void {

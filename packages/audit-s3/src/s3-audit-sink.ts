@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { BeddelError, ErrorCodes, canonicalJson, sha256Hex, KeyedMutex, assertBatchContinuesHead, assertTenantId } from '@beddel/contracts';
+import { BeddelError, ErrorCodes, canonicalJson, sha256Hex, KeyedMutex, assertBatchContinuesHead, assertTenantId, InFlightOperations } from '@beddel/contracts';
 import type {
   AuditChainHead,
   AuditCheckpoint,
@@ -111,7 +111,7 @@ export class S3AuditSink implements AuditSink {
   private readonly unsure = new Set<string>();
   /** Tenants whose marker object this instance has written. */
   private readonly marked = new Set<string>();
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight = new InFlightOperations();
   private closed = false;
   private closing: Promise<void> | null = null;
 
@@ -282,7 +282,7 @@ export class S3AuditSink implements AuditSink {
   close(): Promise<void> {
     this.closed = true;
     this.closing ??= (async () => {
-      await Promise.allSettled([...this.inFlight]);
+      await this.inFlight.settled();
       await this.mutex.idle();
       try {
         await this.lock.release();
@@ -373,16 +373,10 @@ export class S3AuditSink implements AuditSink {
   }
 
   private track<T>(tenantId: string | undefined, operation: () => Promise<T>): Promise<T> {
-    const promise = (async () => {
+    return this.inFlight.run(() => {
       this.checkOpen(tenantId);
       return operation();
-    })();
-    this.inFlight.add(promise);
-    void promise.then(
-      () => this.inFlight.delete(promise),
-      () => this.inFlight.delete(promise),
-    );
-    return promise;
+    });
   }
 
   private checkOpen(tenantId: string | undefined): void {

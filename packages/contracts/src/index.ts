@@ -18,7 +18,7 @@ export type {
 export { DEFAULT_LIMITS } from './execution.js';
 export { MetricNames, noopMetrics } from './metrics.js';
 export type { MetricLabels, MetricName, MetricsSink } from './metrics.js';
-export { KeyedMutex } from './keyed-mutex.js';
+export { InFlightOperations, KeyedMutex } from './keyed-mutex.js';
 export { silentLogger } from './logger.js';
 export type { LogFields, Logger } from './logger.js';
 export type { Disposable, EnginePlugin, ProviderRegistrar, ProviderScope, Resolver } from './plugin.js';

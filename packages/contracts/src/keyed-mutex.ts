@@ -24,3 +24,24 @@ export class KeyedMutex {
     await Promise.all([...this.tails.values()]);
   }
 }
+
+/** Operations in flight, so that `close()` can wait for them to settle before releasing resources. */
+export class InFlightOperations {
+  private readonly operations = new Set<Promise<unknown>>();
+
+  /** Runs `operation`; anything it throws, synchronously or not, becomes the promise's rejection. */
+  run<T>(operation: () => Promise<T> | T): Promise<T> {
+    const promise = (async () => operation())();
+    this.operations.add(promise);
+    void promise.then(
+      () => this.operations.delete(promise),
+      () => this.operations.delete(promise),
+    );
+    return promise;
+  }
+
+  /** Resolves when every operation started so far has settled. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.operations]);
+  }
+}
