@@ -26,6 +26,7 @@ import { TransformationCompiler, transformationId } from '@beddel/transformation
 import type { CompiledTransformation, TransformationCompilerOptions } from '@beddel/transformation';
 import { tightenLimits } from './limits.js';
 import { PluginContainer } from './plugin-container.js';
+import { runValueFrom, runValueFromJson } from './run-values.js';
 import type { TenantScope } from './plugin-container.js';
 
 export interface EngineOptions {
@@ -206,7 +207,11 @@ class TenantRuntime {
     const started = performance.now();
     const timestamp = new Date().toISOString();
     const profile = this.profiles.profileFor(this.id);
-    const context: RunContext = { executionId, started, timestamp, profile, input, transformation: null };
+    // Normalised once: the guest, the schema and the audit all see this one value (run-values.ts).
+    const value = runValueFrom(input);
+    const context: RunContext = value.ok
+      ? { executionId, started, timestamp, profile, input: value.value, inputJson: value.json, transformation: null }
+      : { executionId, started, timestamp, profile, input: null, inputProblem: value.message, transformation: null };
     try {
       return await this.execute(source, context, options);
     } catch (error) {
@@ -245,11 +250,9 @@ class TenantRuntime {
         zeroMetrics(context.started),
       );
     }
-    let inputJson: string | undefined;
-    try {
-      inputJson = JSON.stringify(context.input === undefined ? null : context.input);
-    } catch (error) {
-      return this.finish(context, failure(ErrorCodes.INPUT_INVALID, `The input is not JSON-serialisable: ${error instanceof Error ? error.message : String(error)}`), zeroMetrics(context.started));
+    const { inputJson } = context;
+    if (inputJson === undefined) {
+      return this.finish(context, failure(ErrorCodes.INPUT_INVALID, `The input ${context.inputProblem ?? 'is not JSON'}.`), zeroMetrics(context.started));
     }
     const inputBytes = Buffer.byteLength(inputJson, 'utf8');
     if (inputBytes > limits.maxInputBytes) {
@@ -306,7 +309,11 @@ class TenantRuntime {
         metrics,
       );
     }
-    const output: unknown = JSON.parse(outcome.outputJson);
+    const outputValue = runValueFromJson(outcome.outputJson);
+    if (!outputValue.ok) {
+      return this.finish(context, failure(ErrorCodes.OUTPUT_INVALID, `The output ${outputValue.message}.`), metrics);
+    }
+    const output = outputValue.value;
     const outputProblems = compiled.validateOutput(output);
     if (outputProblems.length > 0) {
       return this.finish(context, problemsFailure(ErrorCodes.OUTPUT_INVALID, 'The output does not match spec.outputSchema', outputProblems), metrics);
@@ -397,7 +404,12 @@ interface RunContext {
   readonly started: number;
   readonly timestamp: string;
   readonly profile: SecurityProfile;
+  /** The normalised input (null when the caller's input has no JSON form; see run-values.ts). */
   readonly input: unknown;
+  /** The same input as JSON text, for the sandbox; absent when the input was refused. */
+  readonly inputJson?: string;
+  /** Why the caller's input was refused, when it was. */
+  readonly inputProblem?: string;
   transformation: TransformationRef | null;
   logs?: readonly string[] | undefined;
   heapSnapshot?: HeapSnapshotInfo | undefined;
