@@ -113,7 +113,7 @@ export class IsolateSandbox {
     const tenant = this.pool.get(request.tenantId);
     if (tenant !== undefined) {
       const hitLimit = tenant.isolate.isDisposed || (!outcome.ok && (outcome.error.code === ErrorCodes.TIMEOUT || outcome.error.code === ErrorCodes.MEMORY_LIMIT));
-      const heapBytes = tenant.isolate.isDisposed ? 0 : tenant.isolate.getHeapStatisticsSync().used_heap_size;
+      const heapBytes = tenant.isolate.isDisposed ? 0 : memoryInUse(tenant.isolate);
       this.pool.recordExecution(request.tenantId, { heapBytes, hitLimit });
     }
     return outcome;
@@ -165,7 +165,7 @@ export class IsolateSandbox {
       }
       // Measured once the context is ready, so heapBytes is what the execution itself allocated,
       // whether its context was pre-warmed, reused or made just now.
-      const heapBefore = isolate.getHeapStatisticsSync().used_heap_size;
+      const memoryBefore = isolate.getHeapStatisticsSync();
       const { runFunction } = prepared;
       stepFunctions ??= plan.script.runSync(prepared.context, { reference: true, timeout: remaining(deadline) });
       const capabilities = request.capabilities ?? {};
@@ -174,7 +174,7 @@ export class IsolateSandbox {
         [stepFunctions.derefInto(), plan.stepNamesJson, request.inputJson, request.limits.maxOutputBytes, JSON.stringify(capabilities)],
         { timeout: remaining(deadline) },
       );
-      heapBytes = Math.max(0, isolate.getHeapStatisticsSync().used_heap_size - heapBefore);
+      heapBytes = memoryGrowth(memoryBefore, isolate.getHeapStatisticsSync());
       const logs = capabilities.log === undefined ? undefined : takeLogs(prepared, capabilities.log.maxLines);
       const metrics = measure(started, isolate, cpuBefore, heapBytes);
       const outcome = decodeEnvelope(envelope, plan.stepNames, request.limits.maxOutputBytes, metrics);
@@ -253,7 +253,7 @@ export class IsolateSandbox {
     const existing = this.pool.get(tenantId);
     if (existing !== undefined && !existing.isolate.isDisposed && existing.memoryLimitMb === memoryLimitMb) return existing;
     const tenant = newTenantIsolate(memoryLimitMb, false);
-    this.pool.add(tenantId, tenant, memoryLimitMb * 1024 * 1024, tenant.isolate.getHeapStatisticsSync().used_heap_size);
+    this.pool.add(tenantId, tenant, memoryLimitMb * 1024 * 1024, memoryInUse(tenant.isolate));
     return tenant;
   }
 
@@ -382,6 +382,25 @@ function takeLogs(prepared: PreparedContext, maxLines: number): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Memory the isolate holds against its `memoryLimit`: the used V8 heap plus external memory
+ * (ArrayBuffer backing stores live outside the heap, and `used_heap_size` leaves them out).
+ * Garbage not yet collected is included.
+ */
+function memoryInUse(isolate: ivm.Isolate): number {
+  const statistics = isolate.getHeapStatisticsSync();
+  return statistics.used_heap_size + statistics.externally_allocated_size;
+}
+
+/**
+ * What an execution allocated: heap growth plus external growth, each on its own, so a garbage
+ * collection during the run that frees older heap garbage does not cancel out the ArrayBuffers
+ * the run allocated. Still an under-estimate when a collection frees garbage of the same kind.
+ */
+function memoryGrowth(before: ivm.HeapStatistics, after: ivm.HeapStatistics): number {
+  return Math.max(0, after.used_heap_size - before.used_heap_size) + Math.max(0, after.externally_allocated_size - before.externally_allocated_size);
 }
 
 function remaining(deadline: number): number {
