@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import ivm from 'isolated-vm';
 import { TenantPoolLedger } from '@beddel/memory-pool';
 import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
@@ -37,18 +38,47 @@ interface TenantIsolate {
   readonly inspector: boolean;
   readonly memoryLimitMb: number;
   readonly harness: ivm.Script;
+  /**
+   * Run in every guest context before the harness: guest code gets no garbage collection on
+   * demand (see exposeGarbageCollection). V8 defines `gc` like a global `var` (non-configurable,
+   * writable): it cannot be deleted, and isolated-vm's `global.setSync` refuses it, so a script
+   * overwrites it.
+   */
+  readonly hideGarbageCollection: ivm.Script;
   /** plan id -> compiled steps script (+ names); insertion order doubles as LRU order. */
   readonly plans: Map<string, CompiledPlan>;
   /** A context made ready (harness run) while the worker was idle; used by exactly one execution. */
   spare: PreparedContext | undefined;
   /** Frozen-realm mode: plan id -> its locked-down, reused context. */
   readonly frozen: Map<string, FrozenContext>;
+  /** The pooled tenant this isolate belongs to; undefined for a throw-away heap-snapshot isolate. */
+  readonly tenantId: string | undefined;
+  /** No guest code ran in this pooled isolate yet, and its baseline is still to be measured. */
+  baselinePending: boolean;
+  /** Pooled isolates only: collects the isolate's garbage, to measure what it retains. */
+  readonly collector: GarbageCollector | undefined;
+  /**
+   * Memory in use right after the last execution, while its retained memory is still to be
+   * checked (see `passesRetainedCheck`); undefined once checked.
+   */
+  inUseAfterLastRun: number | undefined;
+}
+
+/**
+ * A private context of the isolate that no tenant code ever runs in, holding V8's `gc` function:
+ * garbage collection on demand, for measuring retained memory (see `collectedMemory`).
+ */
+interface GarbageCollector {
+  readonly context: ivm.Context;
+  readonly collect: ivm.Reference<unknown>;
 }
 
 export type RealmMode = 'fresh' | 'frozen';
 
 interface FrozenContext extends PreparedContext {
   readonly stepFunctions: ivm.Reference<unknown>;
+  /** Retained memory the context added to the isolate's baseline when it was built. */
+  readonly retainedBytes: number;
 }
 
 interface PreparedContext {
@@ -61,6 +91,8 @@ interface CompiledPlan {
   readonly script: ivm.Script;
   readonly stepNamesJson: string;
   readonly stepNames: readonly string[];
+  /** Retained memory the compiled script added to the isolate's baseline. */
+  readonly retainedBytes: number;
 }
 
 const MESSAGE_CAP = 2000;
@@ -86,6 +118,7 @@ export class IsolateSandbox {
   readonly realm: RealmMode;
 
   constructor(options: IsolateSandboxOptions = {}) {
+    exposeGarbageCollection();
     this.realm = options.realm ?? 'fresh';
     this.pool = new TenantPoolLedger<TenantIsolate>({ ...options.pool, ...(options.maxTenants === undefined ? {} : { maxTenants: options.maxTenants }) }, (tenant) => {
       tenant.spare = undefined;
@@ -113,8 +146,11 @@ export class IsolateSandbox {
     const tenant = this.pool.get(request.tenantId);
     if (tenant !== undefined) {
       const hitLimit = tenant.isolate.isDisposed || (!outcome.ok && (outcome.error.code === ErrorCodes.TIMEOUT || outcome.error.code === ErrorCodes.MEMORY_LIMIT));
-      const heapBytes = tenant.isolate.isDisposed ? 0 : tenant.isolate.getHeapStatisticsSync().used_heap_size;
-      this.pool.recordExecution(request.tenantId, { heapBytes, hitLimit });
+      const heapBytes = tenant.isolate.isDisposed ? 0 : memoryInUse(tenant.isolate);
+      // What the execution left behind is checked before the tenant's next run: in `prepare`,
+      // off the hot path, or else when that run starts. No guest code runs in between, so this
+      // reading (taken once the context is released) stays an upper bound of what is retained.
+      if (this.pool.recordExecution(request.tenantId, { heapBytes, hitLimit }) === null) tenant.inUseAfterLastRun = heapBytes;
     }
     return outcome;
   }
@@ -125,7 +161,7 @@ export class IsolateSandbox {
    * DevTools opens. The snapshot is taken while the execution's context is still alive.
    */
   async runWithHeapSnapshot(request: SandboxRequest, path: string): Promise<ExecutionOutcome> {
-    const tenant = newTenantIsolate(request.limits.memoryLimitMb, true);
+    const tenant = newTenantIsolate(request.limits.memoryLimitMb, undefined);
     try {
       // The context is kept alive for the snapshot; disposing the isolate frees it afterwards.
       const outcome = this.runOnce(request, tenant, false);
@@ -145,6 +181,8 @@ export class IsolateSandbox {
     try {
       tenant = dedicated ?? this.tenantIsolate(request.tenantId, request.limits.memoryLimitMb);
       plan = this.compiledPlan(tenant, request.plan);
+      // A fresh realm's context is the execution's own, not part of what the isolate keeps.
+      if (this.realm === 'fresh') this.ensureBaseline(tenant);
     } catch (error) {
       return this.failureOutcome(error, undefined, started, deadline, 0n, 0);
     }
@@ -157,6 +195,7 @@ export class IsolateSandbox {
     try {
       if (reuseFrozen) {
         const frozen = this.frozenContext(tenant, plan, request.plan.id, remaining(deadline));
+        this.ensureBaseline(tenant);
         prepared = frozen;
         stepFunctions = frozen.stepFunctions;
       } else {
@@ -165,7 +204,7 @@ export class IsolateSandbox {
       }
       // Measured once the context is ready, so heapBytes is what the execution itself allocated,
       // whether its context was pre-warmed, reused or made just now.
-      const heapBefore = isolate.getHeapStatisticsSync().used_heap_size;
+      const memoryBefore = isolate.getHeapStatisticsSync();
       const { runFunction } = prepared;
       stepFunctions ??= plan.script.runSync(prepared.context, { reference: true, timeout: remaining(deadline) });
       const capabilities = request.capabilities ?? {};
@@ -174,7 +213,7 @@ export class IsolateSandbox {
         [stepFunctions.derefInto(), plan.stepNamesJson, request.inputJson, request.limits.maxOutputBytes, JSON.stringify(capabilities)],
         { timeout: remaining(deadline) },
       );
-      heapBytes = Math.max(0, isolate.getHeapStatisticsSync().used_heap_size - heapBefore);
+      heapBytes = memoryGrowth(memoryBefore, isolate.getHeapStatisticsSync());
       const logs = capabilities.log === undefined ? undefined : takeLogs(prepared, capabilities.log.maxLines);
       const metrics = measure(started, isolate, cpuBefore, heapBytes);
       const outcome = decodeEnvelope(envelope, plan.stepNames, request.limits.maxOutputBytes, metrics);
@@ -201,8 +240,17 @@ export class IsolateSandbox {
         tenant.frozen.delete(oldest);
         evicted.stepFunctions.release();
         releaseContext(tenant.isolate, evicted);
+        this.dropFromBaseline(tenant, evicted.retainedBytes);
       }
     }
+    // The context stays for later executions: its memory belongs to the baseline.
+    const { value, retainedBytes } = this.keptInBaseline(tenant, () => this.buildFrozenContext(tenant, plan, timeout));
+    const frozen: FrozenContext = { ...value, retainedBytes };
+    tenant.frozen.set(planId, frozen);
+    return frozen;
+  }
+
+  private buildFrozenContext(tenant: TenantIsolate, plan: CompiledPlan, timeout: number): Omit<FrozenContext, 'retainedBytes'> {
     const prepared = prepareContext(tenant, timeout);
     let stepFunctions: ivm.Reference<unknown> | undefined;
     try {
@@ -215,9 +263,7 @@ export class IsolateSandbox {
         lockdownFunction.release();
         lockdown.release();
       }
-      const frozen: FrozenContext = { ...prepared, stepFunctions };
-      tenant.frozen.set(planId, frozen);
-      return frozen;
+      return { ...prepared, stepFunctions };
     } catch (error) {
       stepFunctions?.release();
       if (!tenant.isolate.isDisposed) releaseContext(tenant.isolate, prepared);
@@ -232,7 +278,8 @@ export class IsolateSandbox {
    */
   prepare(tenantId: string): void {
     const tenant = this.pool.get(tenantId);
-    if (this.realm === 'frozen' || tenant === undefined || tenant.spare !== undefined || tenant.isolate.isDisposed) return;
+    if (tenant === undefined || tenant.isolate.isDisposed || !this.passesRetainedCheck(tenant)) return;
+    if (this.realm === 'frozen' || tenant.spare !== undefined) return;
     try {
       tenant.spare = prepareContext(tenant, PREPARE_TIMEOUT_MS);
     } catch {
@@ -251,10 +298,65 @@ export class IsolateSandbox {
 
   private tenantIsolate(tenantId: string, memoryLimitMb: number): TenantIsolate {
     const existing = this.pool.get(tenantId);
-    if (existing !== undefined && !existing.isolate.isDisposed && existing.memoryLimitMb === memoryLimitMb) return existing;
-    const tenant = newTenantIsolate(memoryLimitMb, false);
-    this.pool.add(tenantId, tenant, memoryLimitMb * 1024 * 1024, tenant.isolate.getHeapStatisticsSync().used_heap_size);
+    if (existing !== undefined && !existing.isolate.isDisposed && existing.memoryLimitMb === memoryLimitMb && this.passesRetainedCheck(existing)) return existing;
+    const tenant = newTenantIsolate(memoryLimitMb, tenantId);
+    this.pool.add(tenantId, tenant, memoryLimitMb * 1024 * 1024, memoryInUse(tenant.isolate));
     return tenant;
+  }
+
+  /**
+   * Measures a new isolate's baseline once, right before guest code first runs in it: after its
+   * first plan is compiled (and, frozen realm, its context built), with one garbage collection,
+   * so a cold start pays for one collection (~0.5 ms) and not one per thing it builds.
+   */
+  private ensureBaseline(tenant: TenantIsolate): void {
+    if (!tenant.baselinePending || tenant.tenantId === undefined) return;
+    const baseline = collectedMemory(tenant);
+    if (!Number.isFinite(baseline)) throw new Error('The sandbox could not measure the memory of a new isolate.');
+    this.pool.setBaseline(tenant.tenantId, baseline);
+    tenant.baselinePending = false;
+  }
+
+  /**
+   * Whether the isolate may serve the tenant's next run: false when it retained more memory than
+   * the pool allows since the last execution, in which case the pool has recycled it. Memory left
+   * behind (say, a string held by the isolate-wide `Symbol.for` registry, or a private field
+   * stamped on a frozen object) would let the next execution read it back by how large an
+   * allocation still succeeds.
+   */
+  private passesRetainedCheck(tenant: TenantIsolate): boolean {
+    const inUse = tenant.inUseAfterLastRun;
+    if (inUse === undefined || tenant.tenantId === undefined) return true;
+    tenant.inUseAfterLastRun = undefined;
+    const reason = this.pool.checkRetained(tenant.tenantId, { inUse: () => inUse, afterCollection: () => collectedMemory(tenant) });
+    return reason === null;
+  }
+
+  /**
+   * Runs `build`, which adds something the isolate keeps between executions (a compiled plan, a
+   * frozen context), and adds what it retains to the isolate's baseline, measured after garbage
+   * collections on both sides, so whatever an earlier execution left behind is not absorbed.
+   */
+  private keptInBaseline<T>(tenant: TenantIsolate, build: () => T): { value: T; retainedBytes: number } {
+    if (tenant.tenantId === undefined) return { value: build(), retainedBytes: 0 };
+    if (tenant.baselinePending) {
+      // No guest code ran yet: the pending baseline will include it. Its size is only needed to
+      // leave the baseline when it is evicted; garbage makes this estimate high, which errs on
+      // the side of recycling.
+      const inUseBefore = memoryInUse(tenant.isolate);
+      const value = build();
+      return { value, retainedBytes: Math.max(0, memoryInUse(tenant.isolate) - inUseBefore) };
+    }
+    const before = collectedMemory(tenant);
+    const value = build();
+    // A failed measurement adds nothing: the next check then measures it as unbounded and recycles.
+    const retainedBytes = Math.max(0, collectedMemory(tenant) - before) || 0;
+    this.pool.adjustBaseline(tenant.tenantId, retainedBytes);
+    return { value, retainedBytes };
+  }
+
+  private dropFromBaseline(tenant: TenantIsolate, retainedBytes: number): void {
+    if (tenant.tenantId !== undefined) this.pool.adjustBaseline(tenant.tenantId, -retainedBytes);
   }
 
   private compiledPlan(tenant: TenantIsolate, plan: ExecutablePlan): CompiledPlan {
@@ -266,20 +368,18 @@ export class IsolateSandbox {
     }
     if (tenant.plans.size >= this.maxPlansPerTenant) {
       const oldest = tenant.plans.keys().next().value;
-      if (oldest !== undefined) {
-        tenant.plans.get(oldest)?.script.release();
+      const evicted = oldest === undefined ? undefined : tenant.plans.get(oldest);
+      if (oldest !== undefined && evicted !== undefined) {
+        evicted.script.release();
         tenant.plans.delete(oldest);
+        this.dropFromBaseline(tenant, evicted.retainedBytes);
       }
     }
     const stepNames = plan.steps.map((step) => step.name);
-    const compiled: CompiledPlan = {
-      script: tenant.isolate.compileScriptSync(
-        stepsScriptSource(plan.steps.map((step) => step.run)),
-        { filename: `beddel:${plan.name}@${plan.version}` },
-      ),
-      stepNamesJson: JSON.stringify(stepNames),
-      stepNames,
-    };
+    const { value: script, retainedBytes } = this.keptInBaseline(tenant, () =>
+      tenant.isolate.compileScriptSync(stepsScriptSource(plan.steps.map((step) => step.run)), { filename: `beddel:${plan.name}@${plan.version}` }),
+    );
+    const compiled: CompiledPlan = { script, stepNamesJson: JSON.stringify(stepNames), stepNames, retainedBytes };
     tenant.plans.set(plan.id, compiled);
     return compiled;
   }
@@ -304,18 +404,75 @@ export class IsolateSandbox {
 
 const PREPARE_TIMEOUT_MS = 1000;
 
-function newTenantIsolate(memoryLimitMb: number, inspector: boolean): TenantIsolate {
+/**
+ * A pooled isolate of `tenantId`, or (`undefined`) a throw-away one with the inspector on for a
+ * heap snapshot, which is never pooled and needs no garbage collector.
+ */
+function newTenantIsolate(memoryLimitMb: number, tenantId: string | undefined): TenantIsolate {
+  const inspector = tenantId === undefined;
   const isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb), inspector });
   return {
     isolate,
     inspector,
     memoryLimitMb,
     harness: isolate.compileScriptSync(GUEST_HARNESS_SOURCE, { filename: 'beddel:harness' }),
+    hideGarbageCollection: isolate.compileScriptSync('globalThis.gc = undefined;', { filename: 'beddel:no-gc' }),
     plans: new Map(),
     spare: undefined,
     frozen: new Map(),
+    tenantId,
+    baselinePending: tenantId !== undefined,
+    collector: inspector ? undefined : newGarbageCollector(isolate, memoryLimitMb),
+    inUseAfterLastRun: undefined,
   };
 }
+
+/**
+ * V8 gives a garbage collection on demand only through `--expose-gc`, which must be set before
+ * the contexts that get `gc` are created; `v8.setFlagsFromString` works at run time for contexts
+ * made afterwards (measured on Node 20 / isolated-vm 5.0.4; `--expose-gc` in a process's execArgv
+ * does the same). It adds a `gc` global to every new context, so `prepareContext` overwrites it in
+ * guest contexts before the harness runs (`hideGarbageCollection`).
+ */
+let garbageCollectionExposed = false;
+function exposeGarbageCollection(): void {
+  if (garbageCollectionExposed) return;
+  v8.setFlagsFromString('--expose-gc');
+  garbageCollectionExposed = true;
+}
+
+/**
+ * Without `gc` (the flag refused), an ArrayBuffer over the memory limit does the same more
+ * slowly: isolated-vm's allocator runs a full collection (`LowMemoryNotification`, ~6-9 ms here
+ * against ~0.5 ms) before it refuses the allocation.
+ */
+function newGarbageCollector(isolate: ivm.Isolate, memoryLimitMb: number): GarbageCollector {
+  const context = isolate.createContextSync();
+  const overLimit = (Math.max(8, memoryLimitMb) * 2 + 16) * 1024 * 1024;
+  const script = isolate.compileScriptSync(`typeof gc === 'function' ? gc : () => { try { new ArrayBuffer(${overLimit}); } catch {} }`, { filename: 'beddel:gc' });
+  try {
+    const collect = script.runSync(context, { reference: true }) as ivm.Reference<unknown>;
+    return { context, collect };
+  } finally {
+    script.release();
+  }
+}
+
+/**
+ * Retained memory: heap plus external memory after a full garbage collection (~0.5 ms for a
+ * small isolate). A failure counts as unbounded, so a broken measurement recycles the isolate.
+ */
+function collectedMemory(tenant: TenantIsolate): number {
+  if (tenant.collector === undefined || tenant.isolate.isDisposed) return Number.POSITIVE_INFINITY;
+  try {
+    tenant.collector.collect.applySync(undefined, [], { timeout: COLLECT_TIMEOUT_MS });
+    return memoryInUse(tenant.isolate);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+const COLLECT_TIMEOUT_MS = 1000;
 
 const SNAPSHOT_TIMEOUT_MS = 60_000;
 
@@ -352,6 +509,7 @@ async function writeHeapSnapshot(isolate: ivm.Isolate, path: string): Promise<nu
 function prepareContext(tenant: TenantIsolate, timeout: number): PreparedContext {
   const context = tenant.isolate.createContextSync({ inspector: tenant.inspector });
   try {
+    tenant.hideGarbageCollection.runSync(context, { timeout });
     const functions = tenant.harness.runSync(context, { reference: true, timeout }) as ivm.Reference<unknown[]>;
     try {
       const runFunction = functions.getSync(0, { reference: true });
@@ -382,6 +540,25 @@ function takeLogs(prepared: PreparedContext, maxLines: number): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Memory the isolate holds against its `memoryLimit`: the used V8 heap plus external memory
+ * (ArrayBuffer backing stores live outside the heap, and `used_heap_size` leaves them out).
+ * Garbage not yet collected is included.
+ */
+function memoryInUse(isolate: ivm.Isolate): number {
+  const statistics = isolate.getHeapStatisticsSync();
+  return statistics.used_heap_size + statistics.externally_allocated_size;
+}
+
+/**
+ * What an execution allocated: heap growth plus external growth, each on its own, so a garbage
+ * collection during the run that frees older heap garbage does not cancel out the ArrayBuffers
+ * the run allocated. Still an under-estimate when a collection frees garbage of the same kind.
+ */
+function memoryGrowth(before: ivm.HeapStatistics, after: ivm.HeapStatistics): number {
+  return Math.max(0, after.used_heap_size - before.used_heap_size) + Math.max(0, after.externally_allocated_size - before.externally_allocated_size);
 }
 
 function remaining(deadline: number): number {

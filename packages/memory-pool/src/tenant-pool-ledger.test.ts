@@ -38,7 +38,7 @@ describe('TenantPoolLedger', () => {
     expect(pool.recordExecution('l', { heapBytes: 10, hitLimit: true })).toBe('limit');
     expect(disposed).toEqual(['iso-n', 'iso-h', 'iso-l']);
     expect(pool.size).toBe(0);
-    expect(pool.stats().recycles).toEqual({ executions: 1, heap: 1, limit: 1 });
+    expect(pool.stats().recycles).toEqual({ executions: 1, heap: 1, limit: 1, retained: 0 });
   });
 
   it('evicts least-recently-used tenants to stay inside the memory budget', () => {
@@ -84,6 +84,70 @@ describe('TenantPoolLedger', () => {
     expect(pool.evictIdle()).toBe(1);
     expect(disposed).toEqual(['iso-old']);
     expect(pool.stats().evictions.idle).toBe(1);
+  });
+
+  describe('retained memory', () => {
+    /** A probe whose readings are given, counting the (costly) collections asked for. */
+    function probe(inUse: number, afterCollection: number) {
+      const calls = { collections: 0 };
+      return { calls, probe: { inUse: () => inUse, afterCollection: () => (calls.collections += 1, afterCollection) } };
+    }
+
+    it('recycles a resource that retains more than maxRetainedBytes over its baseline', () => {
+      const { pool, disposed } = ledger({ maxRetainedBytes: 100 });
+      pool.add('a', 'iso-a', 10_000, 500);
+      pool.setBaseline('a', 500);
+      const reading = probe(900, 601);
+      expect(pool.checkRetained('a', reading.probe)).toBe('retained');
+      expect(reading.calls.collections).toBe(1);
+      expect(disposed).toEqual(['iso-a']);
+      expect(pool.stats()).toMatchObject({ tenants: 0, recycles: { retained: 1 }, retainedChecks: { total: 1, collected: 1 } });
+    });
+
+    it('garbage alone never recycles: over the threshold in use, under it once collected', () => {
+      const { pool, disposed } = ledger({ maxRetainedBytes: 100 });
+      pool.add('a', 'iso-a', 10_000, 500);
+      pool.setBaseline('a', 500);
+      expect(pool.checkRetained('a', probe(5_000, 600).probe)).toBeNull();
+      expect(disposed).toEqual([]);
+      // The collected reading is the better account of the resource's heap.
+      expect(pool.stats().perTenant[0]?.heapBytes).toBe(600);
+    });
+
+    it('pays for a collection only when the cheap reading is over the threshold', () => {
+      const { pool } = ledger({ maxRetainedBytes: 100 });
+      pool.add('a', 'iso-a', 10_000, 500);
+      pool.setBaseline('a', 500);
+      const reading = probe(600, 10_000);
+      expect(pool.checkRetained('a', reading.probe)).toBeNull();
+      expect(reading.calls.collections).toBe(0);
+      expect(pool.stats().retainedChecks).toEqual({ total: 1, collected: 0 });
+    });
+
+    it('what the host adds to a resource moves its baseline; a re-measure never absorbs a plant', () => {
+      const { pool } = ledger({ maxRetainedBytes: 100 });
+      pool.add('a', 'iso-a', 10_000, 500);
+      pool.setBaseline('a', 500);
+      // A compiled script of 1,000 bytes, then its eviction.
+      pool.adjustBaseline('a', 1_000);
+      expect(pool.checkRetained('a', probe(1_550, 1_550).probe)).toBeNull();
+      pool.adjustBaseline('a', -1_000);
+      expect(pool.checkRetained('a', probe(1_550, 1_550).probe)).toBe('retained');
+    });
+
+    it('a resource without a baseline is not checked, and unknown tenants are ignored', () => {
+      const { pool, disposed } = ledger({ maxRetainedBytes: 100 });
+      pool.add('a', 'iso-a', 10_000, 500);
+      pool.adjustBaseline('a', 50);
+      expect(pool.checkRetained('a', probe(1e9, 1e9).probe)).toBeNull();
+      expect(pool.checkRetained('missing', probe(1e9, 1e9).probe)).toBeNull();
+      pool.setBaseline('missing', 1);
+      expect(disposed).toEqual([]);
+    });
+
+    it('defaults to 1 MiB', () => {
+      expect(ledger().pool.policy.maxRetainedBytes).toBe(1024 * 1024);
+    });
   });
 
   it('clear() disposes everything', () => {
