@@ -19,6 +19,8 @@ export type HostMessage =
 /** Worker -> host. */
 export type WorkerMessage =
   | { readonly type: 'ready' }
+  /** The worker picked this execution and runs it now (it may run them in another order than sent). */
+  | { readonly type: 'started'; readonly id: number }
   | { readonly type: 'result'; readonly id: number; readonly outcome: ExecutionOutcome }
   | { readonly type: 'unknown-plan'; readonly id: number }
   | { readonly type: 'stats'; readonly stats: TenantPoolStats };
