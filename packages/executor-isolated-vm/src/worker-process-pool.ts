@@ -1,10 +1,11 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, MetricNames, noopMetrics, silentLogger } from '@beddel/contracts';
 import type { ExecutionFailure, ExecutionOutcome, ExecutionRequest, Logger, MetricsSink } from '@beddel/contracts';
+import { DEFAULT_POOL_POLICY } from '@beddel/memory-pool';
 import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import type { RealmMode } from './isolate-sandbox.js';
 import type { HostMessage, WorkerMessage } from './worker-protocol.js';
@@ -42,11 +43,93 @@ export interface WorkerProcessPoolOptions {
   readonly pool?: Partial<PoolPolicy>;
   /** `fresh` (default) or `frozen` realm per execution; see IsolateSandboxOptions.realm. */
   readonly realm?: RealmMode;
+  /** Resident-memory ceiling of each sandbox process, watched in /proc (see MemoryCeilingOptions). */
+  readonly memoryCeiling?: MemoryCeilingOptions;
   readonly logger?: Logger;
   readonly metrics?: MetricsSink;
   /** Path of the worker entry script; defaults to the compiled `worker-main.js` of this package. */
   readonly workerEntry?: string;
 }
+
+/**
+ * Memory that `memoryLimit` does not count (ICU objects, parser zones, flattened strings, buffers
+ * V8 places outside its heap) grows the worker process, not the isolate. The supervisor reads each
+ * busy worker's resident memory (VmRSS) from /proc every `pollIntervalMs`, and after each result.
+ */
+export interface MemoryCeilingOptions {
+  /**
+   * Resident memory past which the running execution fails with BEDDEL_MEMORY_LIMIT and the worker
+   * is replaced (the other executions it held are requeued). Default: the pool's
+   * `memoryBudgetBytes` (warm isolates) + 512 MiB, so 1 GiB with the default budget.
+   */
+  readonly maxRssBytes?: number;
+  /**
+   * Growth of resident memory during one execution past which it fails with BEDDEL_MEMORY_LIMIT
+   * (while it runs, or when its result shows it) and the worker is replaced. Default: twice the
+   * execution's `memoryLimitMb` + 64 MiB (192 MiB for a 64 MB isolate).
+   */
+  readonly maxGrowthBytes?: number;
+  /**
+   * Resident memory past which a worker is recycled after a result: nothing more is sent to it,
+   * it finishes what it holds and is replaced, failing nothing (memory that stays after a run).
+   * Default: half the pool's `memoryBudgetBytes` + 256 MiB (512 MiB with the default budget).
+   */
+  readonly recycleRssBytes?: number;
+  /** How often a busy worker's resident memory is read. Default 25 ms. */
+  readonly pollIntervalMs?: number;
+}
+
+interface ResolvedMemoryCeiling {
+  readonly maxRssBytes: number;
+  /** undefined: derived from each execution's memoryLimitMb. */
+  readonly maxGrowthBytes: number | undefined;
+  readonly recycleRssBytes: number;
+  readonly pollIntervalMs: number;
+}
+
+const MIB = 1024 * 1024;
+
+function resolveMemoryCeiling(options: MemoryCeilingOptions | undefined, memoryBudgetBytes: number): ResolvedMemoryCeiling {
+  return {
+    maxRssBytes: options?.maxRssBytes ?? memoryBudgetBytes + 512 * MIB,
+    maxGrowthBytes: options?.maxGrowthBytes,
+    recycleRssBytes: options?.recycleRssBytes ?? memoryBudgetBytes / 2 + 256 * MIB,
+    pollIntervalMs: Math.max(5, options?.pollIntervalMs ?? 25),
+  };
+}
+
+function growthCeiling(ceiling: ResolvedMemoryCeiling, request: ExecutionRequest): number {
+  return ceiling.maxGrowthBytes ?? (2 * request.limits.memoryLimitMb + 64) * MIB;
+}
+
+/** Resident memory of a process from /proc, or undefined where there is no /proc (or it exited). */
+function residentBytes(pid: number): number | undefined {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux architecture (`getconf CLK_TCK`). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system, all threads) a process has used, in ms, from /proc/<pid>/stat. */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself hold spaces or parentheses: state is the first.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signals a V8 fatal error ends a process with (abort, or a trap/illegal instruction in release builds). */
+const V8_FATAL_SIGNALS: ReadonlySet<string> = new Set(['SIGABRT', 'SIGTRAP', 'SIGILL']);
 
 interface Pending {
   readonly request: ExecutionRequest;
@@ -57,16 +140,21 @@ interface Pending {
   /** When the worker started it (its `started` message), or when it was presumed to start. */
   startedAt: number;
   messageId: number;
+  /** The worker's CPU time and resident memory when it started this execution (from /proc). */
+  cpuMsAtStart: number | undefined;
+  rssAtStart: number | undefined;
 }
 
-type KillReason = 'deadline' | 'out-of-memory' | 'closing';
+type KillReason = 'deadline' | 'out-of-memory' | 'memory-ceiling' | 'recycle' | 'closing';
 
 /** Lines V8 prints when a heap is exhausted. After them the process may hang instead of exiting. */
 const V8_OOM_MARKERS = ['<--- Last few GCs --->', 'JavaScript heap out of memory', 'Fatal JavaScript invalid size error', 'Fatal process out of memory'];
 const STDERR_TAIL_CHARS = 4096;
 const MAX_START_FAILURES = 3;
 
-type WorkerSettings = Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'pipelineDepth' | 'pool' | 'realm'>>;
+type WorkerSettings = Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'pipelineDepth' | 'pool' | 'realm'>> & {
+  readonly memoryCeiling: ResolvedMemoryCeiling;
+};
 
 /** What a worker needs from the group that schedules onto it. */
 interface WorkerHost {
@@ -93,6 +181,14 @@ class SupervisedWorker {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadlineFor: Pending | undefined;
   private killReason: KillReason | undefined;
+  /** Why the memory ceiling was crossed, for the failure message. */
+  private killDetail = '';
+  /** The worker's CPU time just before the supervisor killed it, or as last read while busy. */
+  private cpuMsAtKill: number | undefined;
+  private lastCpuMs: number | undefined;
+  private memoryTimer: NodeJS.Timeout | undefined;
+  /** Over its soft memory ceiling: nothing more is sent; replaced once what it holds is done. */
+  private draining = false;
   private stderrTail = '';
   private knownPlans = new Set<string>();
   private startFailures = 0;
@@ -125,7 +221,7 @@ class SupervisedWorker {
 
   /** Ready for executions: started, not closing. */
   get accepting(): boolean {
-    return this.ready && !this.closed;
+    return this.ready && !this.closed && !this.draining;
   }
 
   get starting(): boolean {
@@ -188,6 +284,10 @@ class SupervisedWorker {
     this.knownPlans = new Set();
     this.stderrTail = '';
     this.killReason = undefined;
+    this.killDetail = '';
+    this.cpuMsAtKill = undefined;
+    this.lastCpuMs = undefined;
+    this.draining = false;
     this.running = undefined;
     const child = fork(this.entry, [`--max-tenants=${this.options.maxTenantsPerWorker}`, `--pool=${JSON.stringify(this.options.pool)}`, `--realm=${this.options.realm}`], {
       execArgv: ['--no-node-snapshot'],
@@ -206,8 +306,7 @@ class SupervisedWorker {
     this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
     if (child === this.child && this.killReason === undefined && V8_OOM_MARKERS.some((marker) => this.stderrTail.includes(marker))) {
       // V8 gave up on a heap; the process may now hang rather than exit. Do not wait for it.
-      this.killReason = 'out-of-memory';
-      child.kill('SIGKILL');
+      this.kill('out-of-memory');
     }
   }
 
@@ -227,7 +326,7 @@ class SupervisedWorker {
         const pending = this.inFlight.get(message.id);
         if (pending === undefined) return;
         this.running = pending;
-        pending.startedAt = performance.now();
+        this.markStarted(pending);
         this.armDeadline();
         return;
       }
@@ -246,8 +345,10 @@ class SupervisedWorker {
         this.inFlight.delete(message.id);
         if (this.running === pending) this.running = undefined;
         this.lastActiveAt = performance.now();
-        pending.resolve(message.outcome);
+        pending.resolve(this.checkMemoryAfter(pending, message.outcome));
         this.armDeadline();
+        if (this.inFlight.size === 0) this.stopMemoryWatch();
+        if (this.draining && this.inFlight.size === 0) this.kill('recycle');
         this.host?.dispatch();
         return;
       }
@@ -257,6 +358,7 @@ class SupervisedWorker {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child !== this.child) return;
     this.clearDeadline();
+    this.stopMemoryWatch();
     const wasReady = this.ready;
     this.ready = false;
     const reason = this.killReason;
@@ -275,7 +377,7 @@ class SupervisedWorker {
     this.host?.requeue(notStarted);
     this.restarts += 1;
     this.metrics.increment(MetricNames.workerRestarts, { worker: this.label, reason: reason ?? 'crashed' });
-    if (!wasReady) this.startFailures += 1;
+    if (!wasReady && reason !== 'recycle') this.startFailures += 1;
     this.logger.warn('sandbox worker exited; starting a replacement', {
       worker: this.label,
       code,
@@ -295,20 +397,102 @@ class SupervisedWorker {
 
   private failureFor(reason: KillReason | undefined, pending: Pending, code: number | null, signal: NodeJS.Signals | null): ExecutionOutcome {
     const durationMs = performance.now() - Math.max(pending.sentAt, pending.startedAt);
+    // The CPU the process spent since this execution started: read just before the kill, or last
+    // read while it ran when it died on its own.
+    const cpuAtEnd = this.cpuMsAtKill ?? this.lastCpuMs;
+    const cpuMs = cpuAtEnd === undefined || pending.cpuMsAtStart === undefined ? 0 : Math.max(0, cpuAtEnd - pending.cpuMsAtStart);
     switch (reason) {
       case 'deadline':
-        return failed(ErrorCodes.TIMEOUT, 'The transformation did not finish within its time limit; its sandbox process was stopped and replaced.', durationMs);
+        return failed(ErrorCodes.TIMEOUT, 'The transformation did not finish within its time limit; its sandbox process was stopped and replaced.', durationMs, cpuMs);
       case 'out-of-memory':
-        return failed(ErrorCodes.MEMORY_LIMIT, 'The transformation exhausted the sandbox memory; its sandbox process was stopped and replaced.', durationMs);
+        return failed(ErrorCodes.MEMORY_LIMIT, 'The transformation exhausted the sandbox memory; its sandbox process was stopped and replaced.', durationMs, cpuMs);
+      case 'memory-ceiling':
+        return failed(ErrorCodes.MEMORY_LIMIT, `The transformation grew its sandbox process past its resident-memory ceiling (${this.killDetail}); the process was stopped and replaced.`, durationMs, cpuMs);
       case 'closing':
-        return failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed during this execution.', durationMs);
+        return failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed during this execution.', durationMs, cpuMs);
       default:
+        if (signal !== null && V8_FATAL_SIGNALS.has(signal)) {
+          // A V8 fatal error (heap exhausted, most often) aborts the process; this holds however
+          // little of V8's banner reached stderr, or how late.
+          return failed(ErrorCodes.MEMORY_LIMIT, `V8 aborted the sandbox process (${signal}) during this execution, as it does when a heap is exhausted; a replacement was started.`, durationMs, cpuMs);
+        }
         return failed(
           ErrorCodes.WORKER_CRASHED,
           `The sandbox process died during this execution (${signal ?? `exit code ${String(code)}`}); a replacement was started.`,
           durationMs,
+          cpuMs,
         );
     }
+  }
+
+  /** CPU time and resident memory at the start of an execution, for its metrics and growth ceiling. */
+  private markStarted(pending: Pending): void {
+    pending.startedAt = performance.now();
+    const pid = this.child?.pid;
+    pending.cpuMsAtStart = pid === undefined ? undefined : processCpuMs(pid);
+    pending.rssAtStart = pid === undefined ? undefined : residentBytes(pid);
+    this.memoryTimer ??= setInterval(() => this.pollMemory(), this.options.memoryCeiling.pollIntervalMs);
+  }
+
+  private stopMemoryWatch(): void {
+    if (this.memoryTimer !== undefined) clearInterval(this.memoryTimer);
+    this.memoryTimer = undefined;
+  }
+
+  /** While an execution runs: past the hard ceiling (absolute, or its growth), it fails now. */
+  private pollMemory(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined || this.killReason !== undefined) return;
+    const rss = residentBytes(pid);
+    this.lastCpuMs = processCpuMs(pid) ?? this.lastCpuMs;
+    const target = this.running ?? this.deadlineFor;
+    if (rss === undefined || target === undefined) return;
+    const ceiling = this.options.memoryCeiling;
+    if (rss > ceiling.maxRssBytes) {
+      this.killDetail = `${mib(rss)} MiB resident, ceiling ${mib(ceiling.maxRssBytes)} MiB`;
+      this.kill('memory-ceiling');
+      return;
+    }
+    const growth = target.rssAtStart === undefined ? 0 : rss - target.rssAtStart;
+    if (growth > growthCeiling(ceiling, target.request)) {
+      this.killDetail = `grew ${mib(growth)} MiB during the execution, ceiling ${mib(growthCeiling(ceiling, target.request))} MiB`;
+      this.kill('memory-ceiling');
+    }
+  }
+
+  /**
+   * After a result: an execution whose growth passed the hard ceiling between two reads still
+   * fails, and the worker is recycled; a worker merely over the soft ceiling is recycled.
+   */
+  private checkMemoryAfter(pending: Pending, outcome: ExecutionOutcome): ExecutionOutcome {
+    const pid = this.child?.pid;
+    const rss = pid === undefined ? undefined : residentBytes(pid);
+    if (rss === undefined) return outcome;
+    const ceiling = this.options.memoryCeiling;
+    const growth = pending.rssAtStart === undefined ? 0 : rss - pending.rssAtStart;
+    const overGrowth = growth > growthCeiling(ceiling, pending.request);
+    if (overGrowth || rss > ceiling.recycleRssBytes) {
+      this.draining = true;
+      this.logger.warn('sandbox worker over its memory ceiling; recycling it', { worker: this.label, residentMiB: mib(rss), growthMiB: mib(growth) });
+    }
+    if (!overGrowth || (!outcome.ok && outcome.error.code === ErrorCodes.MEMORY_LIMIT)) return outcome;
+    return {
+      ok: false,
+      error: {
+        code: ErrorCodes.MEMORY_LIMIT,
+        message: `The transformation grew its sandbox process past its resident-memory ceiling (grew ${mib(growth)} MiB, ceiling ${mib(growthCeiling(ceiling, pending.request))} MiB); the process is being replaced.`,
+      },
+      metrics: outcome.metrics,
+    };
+  }
+
+  /** Kills the process now, noting why and the CPU it had used. */
+  private kill(reason: KillReason): void {
+    const child = this.child;
+    if (child === undefined) return;
+    this.killReason = reason;
+    if (child.pid !== undefined) this.cpuMsAtKill = processCpuMs(child.pid);
+    child.kill('SIGKILL');
   }
 
   /** Pool statistics the worker reported last. */
@@ -362,7 +546,7 @@ class SupervisedWorker {
     if (target === this.deadlineFor && (target === undefined || this.deadlineTimer !== undefined)) return;
     this.clearDeadline();
     if (target === undefined) return;
-    if (target.startedAt === 0) target.startedAt = performance.now();
+    if (target.startedAt === 0) this.markStarted(target);
     this.deadlineFor = target;
     const remainingMs = target.startedAt + target.request.limits.timeoutMs + this.options.deadlineGraceMs - performance.now();
     this.deadlineTimer = setTimeout(() => this.onDeadline(), Math.max(0, remainingMs));
@@ -372,8 +556,7 @@ class SupervisedWorker {
     const child = this.child;
     if (child === undefined || this.inFlight.size === 0) return;
     // The isolate's own timeout did not fire (code parked outside it, or the worker hung).
-    this.killReason = 'deadline';
-    child.kill('SIGKILL');
+    this.kill('deadline');
   }
 
   private clearDeadline(): void {
@@ -387,8 +570,12 @@ class SupervisedWorker {
   }
 }
 
-function failed(code: ExecutionFailure['code'], message: string, durationMs = 0): ExecutionOutcome {
-  return { ok: false, error: { code, message }, metrics: { durationMs, cpuMs: 0, heapBytes: 0 } };
+function failed(code: ExecutionFailure['code'], message: string, durationMs = 0, cpuMs = 0): ExecutionOutcome {
+  return { ok: false, error: { code, message }, metrics: { durationMs, cpuMs, heapBytes: 0 } };
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / MIB);
 }
 
 function defaultWorkerEntry(): string {
@@ -517,7 +704,7 @@ class WorkerGroup implements WorkerHost {
   submit(request: ExecutionRequest): Promise<ExecutionOutcome> {
     if (this.closed) return Promise.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor is closed.'));
     return new Promise((resolve) => {
-      const pending: Pending = { request, resolve, enqueuedAt: performance.now(), sentAt: 0, startedAt: 0, messageId: 0, waitTimer: undefined };
+      const pending: Pending = { request, resolve, enqueuedAt: performance.now(), sentAt: 0, startedAt: 0, messageId: 0, waitTimer: undefined, cpuMsAtStart: undefined, rssAtStart: undefined };
       this.queues.push(pending);
       this.dispatch();
       if (pending.sentAt !== 0) return;
@@ -705,6 +892,7 @@ export class WorkerProcessPool {
       pipelineDepth: Math.max(1, options.pipelineDepth ?? 2),
       pool: options.pool ?? {},
       realm: options.realm ?? 'fresh',
+      memoryCeiling: resolveMemoryCeiling(options.memoryCeiling, options.pool?.memoryBudgetBytes ?? DEFAULT_POOL_POLICY.memoryBudgetBytes),
     };
     const maxQueuePerWorker = Math.max(0, options.maxQueuePerWorker ?? 10_000);
     const queueLimits = {
