@@ -4,20 +4,14 @@
  * down (an out-of-memory abort, a fatal error), only this process dies; the parent replaces it.
  */
 import type { ExecutablePlan } from '@beddel/contracts';
-import type { PoolPolicy } from '@beddel/memory-pool';
 import { IsolateSandbox } from './isolate-sandbox.js';
-import type { HostMessage, WorkerMessage } from './worker-protocol.js';
+import type { HostMessage, WorkerMessage, WorkerSettings } from './worker-protocol.js';
 
-// Settings come from the supervisor as arguments, never from the environment.
-const maxTenantsArgument = process.argv.find((argument) => argument.startsWith('--max-tenants='));
-const maxTenants = Number(maxTenantsArgument?.slice('--max-tenants='.length) ?? '256');
-const poolArgument = process.argv.find((argument) => argument.startsWith('--pool='));
-const pool = poolArgument === undefined ? {} : (JSON.parse(poolArgument.slice('--pool='.length)) as Partial<PoolPolicy>);
-const realm = process.argv.includes('--realm=frozen') ? 'frozen' : 'fresh';
-const sandbox = new IsolateSandbox({ maxTenants: Number.isFinite(maxTenants) && maxTenants > 0 ? maxTenants : 256, pool, realm });
 const STATS_INTERVAL_MS = 2000;
 const plans = new Map<string, ExecutablePlan>();
 const MAX_PLANS = 1024;
+/** Made by the supervisor's `configure` message, the first it sends; settings never come from the environment. */
+let sandbox: IsolateSandbox | undefined;
 
 type RunMessage = Extract<HostMessage, { type: 'run' }>;
 
@@ -52,7 +46,25 @@ let servedSequence = 0;
 let running = false;
 let scheduled = false;
 
+function configure(settings: WorkerSettings): void {
+  if (sandbox !== undefined) return;
+  const configured = new IsolateSandbox({ pool: settings.pool, realm: settings.realm });
+  sandbox = configured;
+  // Cleanup cycle: evict idle tenants and report pool statistics to the supervisor.
+  setInterval(() => {
+    configured.evictIdle();
+    send({ type: 'stats', stats: configured.stats() });
+  }, STATS_INTERVAL_MS).unref();
+  send({ type: 'ready' });
+}
+
 process.on('message', (raw: HostMessage) => {
+  if (raw.type === 'configure') {
+    configure(raw.settings);
+    return;
+  }
+  // The supervisor sends nothing else before `ready`.
+  if (sandbox === undefined) return;
   if (raw.type === 'evict') {
     sandbox.evict(raw.tenantId);
     return;
@@ -94,7 +106,8 @@ function takeLeastRecentlyServed(): Waiting | undefined {
 }
 
 async function runNext(): Promise<void> {
-  if (running) return;
+  const configured = sandbox;
+  if (running || configured === undefined) return;
   const next = takeLeastRecentlyServed();
   if (next === undefined) return;
   running = true;
@@ -114,7 +127,7 @@ async function runNext(): Promise<void> {
       limits: message.limits,
       ...(message.capabilities === undefined ? {} : { capabilities: message.capabilities }),
     };
-    const outcome = message.heapSnapshotPath === undefined ? sandbox.run(request) : await sandbox.runWithHeapSnapshot(request, message.heapSnapshotPath);
+    const outcome = message.heapSnapshotPath === undefined ? configured.run(request) : await configured.runWithHeapSnapshot(request, message.heapSnapshotPath);
     send({ type: 'result', id: message.id, outcome });
   } catch (error) {
     process.stderr.write(`beddel worker: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -123,20 +136,12 @@ async function runNext(): Promise<void> {
   }
   // Between executions, get this tenant's next context ready (off the hot path of its next run).
   const tenantId = message.tenantId;
-  setImmediate(() => sandbox.prepare(tenantId));
+  setImmediate(() => configured.prepare(tenantId));
   scheduleNext();
 }
 
 // The parent going away (crash, kill -9) must not leave orphaned sandbox processes behind.
 process.on('disconnect', () => {
-  sandbox.close();
+  sandbox?.close();
   process.exit(0);
 });
-
-// Cleanup cycle: evict idle tenants and report pool statistics to the supervisor.
-setInterval(() => {
-  sandbox.evictIdle();
-  send({ type: 'stats', stats: sandbox.stats() });
-}, STATS_INTERVAL_MS).unref();
-
-send({ type: 'ready' });

@@ -8,7 +8,7 @@ import type { ExecutionFailure, ExecutionOutcome, ExecutionRequest, Logger, Metr
 import { DEFAULT_POOL_POLICY } from '@beddel/memory-pool';
 import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import type { RealmMode } from './isolate-sandbox.js';
-import type { HostMessage, WorkerMessage } from './worker-protocol.js';
+import type { HostMessage, WorkerMessage, WorkerSettings } from './worker-protocol.js';
 
 export interface WorkerProcessPoolOptions {
   /** A fixed number of sandbox processes (sets both minWorkers and maxWorkers). */
@@ -21,7 +21,10 @@ export interface WorkerProcessPoolOptions {
   readonly scaleDownIdleMs?: number;
   /** Extra time past the execution timeout before the supervisor kills a silent worker. */
   readonly deadlineGraceMs?: number;
-  /** Isolates one worker keeps warm before evicting the least recently used tenant. */
+  /**
+   * Isolates one worker keeps warm before evicting the least recently used tenant; the same as
+   * `pool.maxTenants` (this one wins when both are set). Default 256.
+   */
   readonly maxTenantsPerWorker?: number;
   /**
    * Executions waiting in the pool, per worker the pool may have (`maxWorkers`), before new ones
@@ -79,7 +82,7 @@ export interface MemoryCeilingOptions {
   readonly pollIntervalMs?: number;
 }
 
-interface ResolvedMemoryCeiling {
+export interface ResolvedMemoryCeiling {
   readonly maxRssBytes: number;
   /** undefined: derived from each execution's memoryLimitMb. */
   readonly maxGrowthBytes: number | undefined;
@@ -152,9 +155,43 @@ const V8_OOM_MARKERS = ['<--- Last few GCs --->', 'JavaScript heap out of memory
 const STDERR_TAIL_CHARS = 4096;
 const MAX_START_FAILURES = 3;
 
-type WorkerSettings = Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'pipelineDepth' | 'pool' | 'realm'>> & {
+/** Every setting of the executor with its default applied: the one place defaults live. */
+export interface ResolvedExecutorOptions {
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly scaleDownIdleMs: number;
+  readonly deadlineGraceMs: number;
+  readonly pipelineDepth: number;
+  readonly maxQueuePerWorker: number;
+  readonly maxQueuePerTenant: number;
+  readonly maxQueueWaitMs: number;
   readonly memoryCeiling: ResolvedMemoryCeiling;
-};
+  /** Sent to each worker in its `configure` message; also what the in-process sandbox uses. */
+  readonly worker: WorkerSettings;
+  readonly workerEntry: string;
+}
+
+export function resolveExecutorOptions(options: Omit<WorkerProcessPoolOptions, 'logger' | 'metrics'>): ResolvedExecutorOptions {
+  const minWorkers = Math.max(1, Math.floor(options.workers ?? options.minWorkers ?? 1));
+  const pool: PoolPolicy = {
+    ...DEFAULT_POOL_POLICY,
+    ...options.pool,
+    maxTenants: Math.max(1, Math.floor(options.maxTenantsPerWorker ?? options.pool?.maxTenants ?? DEFAULT_POOL_POLICY.maxTenants)),
+  };
+  return {
+    minWorkers,
+    maxWorkers: Math.max(minWorkers, Math.floor(options.workers ?? options.maxWorkers ?? Math.min(4, availableParallelism()))),
+    scaleDownIdleMs: options.scaleDownIdleMs ?? 30_000,
+    deadlineGraceMs: options.deadlineGraceMs ?? 1000,
+    pipelineDepth: Math.max(1, Math.floor(options.pipelineDepth ?? 2)),
+    maxQueuePerWorker: Math.max(0, options.maxQueuePerWorker ?? 10_000),
+    maxQueuePerTenant: Math.max(0, options.maxQueuePerTenant ?? 1000),
+    maxQueueWaitMs: options.maxQueueWaitMs ?? 30_000,
+    memoryCeiling: resolveMemoryCeiling(options.memoryCeiling, pool.memoryBudgetBytes),
+    worker: { pool, realm: options.realm ?? 'fresh' },
+    workerEntry: options.workerEntry ?? defaultWorkerEntry(),
+  };
+}
 
 /** What a worker needs from the group that schedules onto it. */
 interface WorkerHost {
@@ -201,8 +238,7 @@ class SupervisedWorker {
   constructor(
     /** Metrics label: the worker's index, or `tenant:<id>` for a dedicated worker. */
     readonly label: string,
-    private readonly entry: string,
-    private readonly options: WorkerSettings,
+    private readonly options: ResolvedExecutorOptions,
     private readonly logger: Logger,
     private readonly metrics: MetricsSink,
   ) {}
@@ -289,12 +325,14 @@ class SupervisedWorker {
     this.lastCpuMs = undefined;
     this.draining = false;
     this.running = undefined;
-    const child = fork(this.entry, [`--max-tenants=${this.options.maxTenantsPerWorker}`, `--pool=${JSON.stringify(this.options.pool)}`, `--realm=${this.options.realm}`], {
+    const child = fork(this.options.workerEntry, [], {
       execArgv: ['--no-node-snapshot'],
       serialization: 'json',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child = child;
+    // The first message; the worker answers `ready` once configured.
+    this.post({ type: 'configure', settings: this.options.worker });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => this.onStderr(child, chunk));
     child.on('message', (message: WorkerMessage) => this.onMessage(child, message));
@@ -881,37 +919,22 @@ export class WorkerProcessPool {
   private scaleTimer: NodeJS.Timeout | undefined;
 
   constructor(options: WorkerProcessPoolOptions = {}) {
-    const cpus = Math.min(4, availableParallelism());
-    const minWorkers = Math.max(1, Math.floor(options.workers ?? options.minWorkers ?? 1));
-    const maxWorkers = Math.max(minWorkers, Math.floor(options.workers ?? options.maxWorkers ?? cpus));
-    this.scaleDownIdleMs = options.scaleDownIdleMs ?? 30_000;
-    const entry = options.workerEntry ?? defaultWorkerEntry();
-    const settings: WorkerSettings = {
-      deadlineGraceMs: options.deadlineGraceMs ?? 1000,
-      maxTenantsPerWorker: options.maxTenantsPerWorker ?? 256,
-      pipelineDepth: Math.max(1, options.pipelineDepth ?? 2),
-      pool: options.pool ?? {},
-      realm: options.realm ?? 'fresh',
-      memoryCeiling: resolveMemoryCeiling(options.memoryCeiling, options.pool?.memoryBudgetBytes ?? DEFAULT_POOL_POLICY.memoryBudgetBytes),
-    };
-    const maxQueuePerWorker = Math.max(0, options.maxQueuePerWorker ?? 10_000);
-    const queueLimits = {
-      maxQueuePerTenant: Math.max(0, options.maxQueuePerTenant ?? 1000),
-      maxQueueWaitMs: options.maxQueueWaitMs ?? 30_000,
-    };
+    const resolved = resolveExecutorOptions(options);
+    this.scaleDownIdleMs = resolved.scaleDownIdleMs;
+    const queueLimits = { maxQueuePerTenant: resolved.maxQueuePerTenant, maxQueueWaitMs: resolved.maxQueueWaitMs };
     const logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? noopMetrics;
     let nextLabel = 0;
     this.shared = new WorkerGroup(
-      { minWorkers, maxWorkers, maxQueue: maxQueuePerWorker * maxWorkers, ...queueLimits },
-      () => new SupervisedWorker(String(nextLabel++), entry, settings, logger, this.metrics),
+      { minWorkers: resolved.minWorkers, maxWorkers: resolved.maxWorkers, maxQueue: resolved.maxQueuePerWorker * resolved.maxWorkers, ...queueLimits },
+      () => new SupervisedWorker(String(nextLabel++), resolved, logger, this.metrics),
       this.metrics,
       'shared',
     );
     this.newDedicated = (tenantId) =>
       new WorkerGroup(
-        { minWorkers: 1, maxWorkers: 1, maxQueue: maxQueuePerWorker, ...queueLimits },
-        () => new SupervisedWorker(`tenant:${tenantId}`, entry, settings, logger, this.metrics),
+        { minWorkers: 1, maxWorkers: 1, maxQueue: resolved.maxQueuePerWorker, ...queueLimits },
+        () => new SupervisedWorker(`tenant:${tenantId}`, resolved, logger, this.metrics),
         this.metrics,
         `tenant:${tenantId}`,
       );
