@@ -29,7 +29,7 @@ describe('resolveExecutorOptions', () => {
       maxQueuePerTenant: 1000,
       maxQueueWaitMs: 30_000,
       worker: { pool: DEFAULT_POOL_POLICY, realm: 'fresh' },
-      memoryCeiling: { maxRssBytes: DEFAULT_POOL_POLICY.memoryBudgetBytes + 512 * 1024 * 1024, maxGrowthBytes: undefined, pollIntervalMs: 25 },
+      memoryCeiling: { maxRssBytes: DEFAULT_POOL_POLICY.memoryBudgetBytes + 768 * 1024 * 1024, maxGrowthBytes: undefined, recycleRssBytes: DEFAULT_POOL_POLICY.memoryBudgetBytes + 256 * 1024 * 1024, pollIntervalMs: 25 },
     });
     expect(resolved.maxWorkers).toBeGreaterThanOrEqual(1);
     expect(resolved.maxWorkers).toBeLessThanOrEqual(4);
