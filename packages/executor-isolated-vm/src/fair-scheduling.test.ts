@@ -41,8 +41,12 @@ afterEach(async () => {
   pools = [];
 });
 
-async function floodThenVictim(workers: number, floodRuns: number, flooders = 1): Promise<{ victimMs: number; longestFloodRunMs: number; flood: ExecutionOutcome[] }> {
-  const pool = new WorkerProcessPool({ workers });
+async function floodThenVictim(
+  workers: number | { minWorkers: number; maxWorkers: number },
+  floodRuns: number,
+  flooders = 1,
+): Promise<{ victimMs: number; longestFloodRunMs: number; flood: ExecutionOutcome[]; pool: WorkerProcessPool }> {
+  const pool = new WorkerProcessPool(typeof workers === 'number' ? { workers } : workers);
   pools.push(pool);
   await pool.start();
   const n = await calibrate(pool, 400);
@@ -57,7 +61,7 @@ async function floodThenVictim(workers: number, floodRuns: number, flooders = 1)
   const floodOutcomes = await Promise.all(flood);
   for (const outcome of floodOutcomes) expect(outcome.ok).toBe(true);
   const longestFloodRunMs = Math.max(...floodOutcomes.map((outcome) => outcome.metrics.durationMs));
-  return { victimMs, longestFloodRunMs, flood: floodOutcomes };
+  return { victimMs, longestFloodRunMs, flood: floodOutcomes, pool };
 }
 
 describe('fair scheduling across tenants', () => {
@@ -70,6 +74,12 @@ describe('fair scheduling across tenants', () => {
   it('on two workers, a victim started after a 16-run flood of two tenants waits at most about one flood run', async () => {
     // Two flooders fill both workers' queues (one flooder alone leaves a worker lightly loaded).
     const { victimMs, longestFloodRunMs } = await floodThenVictim(2, 16, 2);
+    expect(victimMs).toBeLessThan(longestFloodRunMs * 1.5 + 300);
+  }, 60_000);
+
+  it('on a pool that grows (1 to 2 workers) under the flood, the victim still waits at most about one flood run', async () => {
+    const { victimMs, longestFloodRunMs, pool } = await floodThenVictim({ minWorkers: 1, maxWorkers: 2 }, 12);
+    expect(pool.size).toBe(2);
     expect(victimMs).toBeLessThan(longestFloodRunMs * 1.5 + 300);
   }, 60_000);
 

@@ -35,9 +35,9 @@ export interface WorkerProcessPoolOptions {
   readonly maxQueuePerTenant?: number;
   /**
    * Executions sent to a worker ahead of its answers (default 2), so the worker never idles
-   * during an IPC round trip. A tenant with nothing on a worker may be sent there past this
-   * depth (up to twice it), and the worker runs what it holds least-recently-served tenant first,
-   * so a tenant never waits behind another tenant's pipelined executions.
+   * during an IPC round trip. A tenant with nothing in flight may be sent past this depth (up to
+   * twice it), and the worker runs what it holds least-recently-served tenant first, so such a
+   * tenant never waits behind another tenant's pipelined executions.
    */
   readonly pipelineDepth?: number;
   /** Longest an execution may wait for its worker before failing with BEDDEL_OVERLOADED. */
@@ -279,16 +279,17 @@ class SupervisedWorker {
   }
 
   /**
-   * Room for one more execution of this tenant: a pipeline slot, or, for a tenant with nothing
-   * here, one of the extra slots that let it overtake pipelined executions of other tenants.
+   * Room for one more execution: a pipeline slot, or, for a tenant with nothing in flight on any
+   * worker (`mayOvertake`), one of the extra slots that let it overtake pipelined executions of
+   * other tenants. A flooding tenant always has something in flight, so it never takes them.
    */
-  canTake(tenantId: string): boolean {
+  canTake(mayOvertake: boolean): boolean {
     if (!this.accepting) return false;
     if (this.inFlight.size < this.options.pipelineDepth) return true;
-    return this.inFlight.size < 2 * this.options.pipelineDepth && !this.holds(tenantId);
+    return mayOvertake && this.inFlight.size < 2 * this.options.pipelineDepth;
   }
 
-  /** Room for at least a tenant with nothing here. */
+  /** Room for at least a tenant with nothing in flight. */
   get hasRoom(): boolean {
     return this.accepting && this.inFlight.size < 2 * this.options.pipelineDepth;
   }
@@ -721,8 +722,8 @@ interface GroupLimits {
  * Workers scheduled from one set of per-tenant queues: the shared workers, or the one worker of a
  * dedicated tenant. Whenever a worker has room, the next tenant in round-robin turn is sent to it.
  * A tenant keeps to the worker holding its warm isolate while that worker has room, moves to an
- * idle worker (or a new one, while the group may grow) when not, and a tenant with nothing on a
- * busy worker may overtake that worker's pipelined executions (see `SupervisedWorker.canTake`).
+ * idle worker (or a new one, while the group may grow) when not, and a tenant with nothing in
+ * flight may overtake a busy worker's pipelined executions (see `SupervisedWorker.canTake`).
  */
 class WorkerGroup implements WorkerHost {
   readonly workers: SupervisedWorker[] = [];
@@ -819,10 +820,11 @@ class WorkerGroup implements WorkerHost {
         return undefined;
       }
     }
-    if (assigned?.canTake(tenantId) === true) return assigned;
+    const mayOvertake = !this.workers.some((worker) => worker.holds(tenantId));
+    if (assigned?.canTake(mayOvertake) === true) return assigned;
     let best: SupervisedWorker | undefined;
     for (const worker of this.workers) {
-      if (worker.canTake(tenantId) && (best === undefined || worker.inFlightCount < best.inFlightCount)) best = worker;
+      if (worker.canTake(mayOvertake) && (best === undefined || worker.inFlightCount < best.inFlightCount)) best = worker;
     }
     return best === undefined ? undefined : this.assign(tenantId, best);
   }
