@@ -3,7 +3,8 @@ export type { ExecutorMode, IsolatedVmExecutorOptions } from './isolated-vm-exec
 export { IsolateSandbox } from './isolate-sandbox.js';
 export type { IsolateSandboxOptions, RealmMode, SandboxRequest } from './isolate-sandbox.js';
 export { isolatedVmExecutor } from './plugin.js';
-export { WorkerProcessPool } from './worker-process-pool.js';
-export type { WorkerProcessPoolOptions } from './worker-process-pool.js';
+export { WorkerProcessPool, resolveExecutorOptions } from './worker-process-pool.js';
+export type { MemoryCeilingOptions, ResolvedExecutorOptions, ResolvedMemoryCeiling, WorkerProcessPoolOptions } from './worker-process-pool.js';
+export type { WorkerSettings } from './worker-protocol.js';
 export { DEFAULT_POOL_POLICY } from '@beddel/memory-pool';
 export type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';

@@ -2,7 +2,7 @@ import { BeddelError, ErrorCodes, noopMetrics, silentLogger } from '@beddel/cont
 import type { ExecutionOutcome, ExecutionRequest, Executor, Logger, MetricsSink } from '@beddel/contracts';
 import type { TenantPoolStats } from '@beddel/memory-pool';
 import { IsolateSandbox } from './isolate-sandbox.js';
-import { WorkerProcessPool } from './worker-process-pool.js';
+import { WorkerProcessPool, resolveExecutorOptions } from './worker-process-pool.js';
 import type { WorkerProcessPoolOptions } from './worker-process-pool.js';
 
 export type ExecutorMode = 'supervised' | 'in-process';
@@ -33,11 +33,8 @@ export class IsolatedVmExecutor implements Executor {
     const logger = options.logger ?? silentLogger;
     if (this.mode === 'in-process') {
       assertNoNodeSnapshot();
-      this.sandbox = new IsolateSandbox({
-        maxTenants: options.maxTenantsPerWorker ?? 256,
-        ...(options.pool === undefined ? {} : { pool: options.pool }),
-        ...(options.realm === undefined ? {} : { realm: options.realm }),
-      });
+      const { worker } = resolveExecutorOptions(options);
+      this.sandbox = new IsolateSandbox({ pool: worker.pool, realm: worker.realm });
     } else {
       this.pool = new WorkerProcessPool({ ...options, logger, metrics: options.metrics ?? noopMetrics });
     }

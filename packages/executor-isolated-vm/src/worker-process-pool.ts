@@ -1,13 +1,14 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, MetricNames, noopMetrics, silentLogger } from '@beddel/contracts';
 import type { ExecutionFailure, ExecutionOutcome, ExecutionRequest, Logger, MetricsSink } from '@beddel/contracts';
+import { DEFAULT_POOL_POLICY } from '@beddel/memory-pool';
 import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import type { RealmMode } from './isolate-sandbox.js';
-import type { HostMessage, WorkerMessage } from './worker-protocol.js';
+import type { HostMessage, WorkerMessage, WorkerSettings } from './worker-protocol.js';
 
 export interface WorkerProcessPoolOptions {
   /** A fixed number of sandbox processes (sets both minWorkers and maxWorkers). */
@@ -20,13 +21,23 @@ export interface WorkerProcessPoolOptions {
   readonly scaleDownIdleMs?: number;
   /** Extra time past the execution timeout before the supervisor kills a silent worker. */
   readonly deadlineGraceMs?: number;
-  /** Isolates one worker keeps warm before evicting the least recently used tenant. */
+  /**
+   * Isolates one worker keeps warm before evicting the least recently used tenant; the same as
+   * `pool.maxTenants` (this one wins when both are set). Default 256.
+   */
   readonly maxTenantsPerWorker?: number;
-  /** Executions waiting for one worker before new ones fail with BEDDEL_OVERLOADED. */
+  /**
+   * Executions waiting in the pool, per worker the pool may have (`maxWorkers`), before new ones
+   * fail with BEDDEL_OVERLOADED. Default 10,000.
+   */
   readonly maxQueuePerWorker?: number;
+  /** Executions one tenant may have waiting before its new ones fail with BEDDEL_OVERLOADED. Default 1,000. */
+  readonly maxQueuePerTenant?: number;
   /**
    * Executions sent to a worker ahead of its answers (default 2), so the worker never idles
-   * during an IPC round trip. The worker still runs them one at a time, in order.
+   * during an IPC round trip. A tenant with nothing in flight may be sent past this depth (up to
+   * twice it), and the worker runs what it holds least-recently-served tenant first, so such a
+   * tenant never waits behind another tenant's pipelined executions.
    */
   readonly pipelineDepth?: number;
   /** Longest an execution may wait for its worker before failing with BEDDEL_OVERLOADED. */
@@ -35,11 +46,94 @@ export interface WorkerProcessPoolOptions {
   readonly pool?: Partial<PoolPolicy>;
   /** `fresh` (default) or `frozen` realm per execution; see IsolateSandboxOptions.realm. */
   readonly realm?: RealmMode;
+  /** Resident-memory ceiling of each sandbox process, watched in /proc (see MemoryCeilingOptions). */
+  readonly memoryCeiling?: MemoryCeilingOptions;
   readonly logger?: Logger;
   readonly metrics?: MetricsSink;
   /** Path of the worker entry script; defaults to the compiled `worker-main.js` of this package. */
   readonly workerEntry?: string;
 }
+
+/**
+ * Memory that `memoryLimit` does not count (ICU objects, parser zones, flattened strings, buffers
+ * V8 places outside its heap) grows the worker process, not the isolate. The supervisor reads each
+ * busy worker's resident memory (VmRSS) from /proc every `pollIntervalMs`, and after each result.
+ */
+export interface MemoryCeilingOptions {
+  /**
+   * Resident memory past which the running execution fails with BEDDEL_MEMORY_LIMIT and the worker
+   * is replaced (the other executions it held are requeued). Default: the pool's
+   * `memoryBudgetBytes` (warm isolates) + 768 MiB, so 1.25 GiB with the default budget.
+   */
+  readonly maxRssBytes?: number;
+  /**
+   * Growth of resident memory during one execution past which it fails with BEDDEL_MEMORY_LIMIT
+   * (while it runs, or when its result shows it) and the worker is replaced. Default: twice the
+   * execution's `memoryLimitMb` + 64 MiB (192 MiB for a 64 MB isolate).
+   */
+  readonly maxGrowthBytes?: number;
+  /**
+   * Resident memory past which a worker is recycled after a result: nothing more is sent to it,
+   * it finishes what it holds and is replaced, failing nothing (memory that stays after a run).
+   * Default: the pool's `memoryBudgetBytes` + 256 MiB (768 MiB with the default budget; 256 warm
+   * tenants measured 411 MiB).
+   */
+  readonly recycleRssBytes?: number;
+  /** How often a busy worker's resident memory is read. Default 25 ms. */
+  readonly pollIntervalMs?: number;
+}
+
+export interface ResolvedMemoryCeiling {
+  readonly maxRssBytes: number;
+  /** undefined: derived from each execution's memoryLimitMb. */
+  readonly maxGrowthBytes: number | undefined;
+  readonly recycleRssBytes: number;
+  readonly pollIntervalMs: number;
+}
+
+const MIB = 1024 * 1024;
+
+function resolveMemoryCeiling(options: MemoryCeilingOptions | undefined, memoryBudgetBytes: number): ResolvedMemoryCeiling {
+  return {
+    maxRssBytes: options?.maxRssBytes ?? memoryBudgetBytes + 768 * MIB,
+    maxGrowthBytes: options?.maxGrowthBytes,
+    recycleRssBytes: options?.recycleRssBytes ?? memoryBudgetBytes + 256 * MIB,
+    pollIntervalMs: Math.max(5, options?.pollIntervalMs ?? 25),
+  };
+}
+
+function growthCeiling(ceiling: ResolvedMemoryCeiling, request: ExecutionRequest): number {
+  return ceiling.maxGrowthBytes ?? (2 * request.limits.memoryLimitMb + 64) * MIB;
+}
+
+/** Resident memory of a process from /proc, or undefined where there is no /proc (or it exited). */
+function residentBytes(pid: number): number | undefined {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux architecture (`getconf CLK_TCK`). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system, all threads) a process has used, in ms, from /proc/<pid>/stat. */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself hold spaces or parentheses: state is the first.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signals a V8 fatal error ends a process with (abort, or a trap/illegal instruction in release builds). */
+const V8_FATAL_SIGNALS: ReadonlySet<string> = new Set(['SIGABRT', 'SIGTRAP', 'SIGILL']);
 
 interface Pending {
   readonly request: ExecutionRequest;
@@ -47,61 +141,162 @@ interface Pending {
   readonly enqueuedAt: number;
   waitTimer: NodeJS.Timeout | undefined;
   sentAt: number;
+  /** When the worker started it (its `started` message), or when it was presumed to start. */
   startedAt: number;
   messageId: number;
+  /** The worker's CPU time and resident memory when it started this execution (from /proc). */
+  cpuMsAtStart: number | undefined;
+  rssAtStart: number | undefined;
 }
 
-type KillReason = 'deadline' | 'out-of-memory' | 'closing';
+type KillReason = 'deadline' | 'out-of-memory' | 'memory-ceiling' | 'recycle' | 'closing';
 
 /** Lines V8 prints when a heap is exhausted. After them the process may hang instead of exiting. */
 const V8_OOM_MARKERS = ['<--- Last few GCs --->', 'JavaScript heap out of memory', 'Fatal JavaScript invalid size error', 'Fatal process out of memory'];
 const STDERR_TAIL_CHARS = 4096;
 const MAX_START_FAILURES = 3;
 
+/** Every setting of the executor with its default applied: the one place defaults live. */
+export interface ResolvedExecutorOptions {
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly scaleDownIdleMs: number;
+  readonly deadlineGraceMs: number;
+  readonly pipelineDepth: number;
+  readonly maxQueuePerWorker: number;
+  readonly maxQueuePerTenant: number;
+  readonly maxQueueWaitMs: number;
+  readonly memoryCeiling: ResolvedMemoryCeiling;
+  /** Sent to each worker in its `configure` message; also what the in-process sandbox uses. */
+  readonly worker: WorkerSettings;
+  readonly workerEntry: string;
+}
+
+export function resolveExecutorOptions(options: Omit<WorkerProcessPoolOptions, 'logger' | 'metrics'>): ResolvedExecutorOptions {
+  const minWorkers = Math.max(1, Math.floor(options.workers ?? options.minWorkers ?? 1));
+  const pool: PoolPolicy = {
+    ...DEFAULT_POOL_POLICY,
+    ...options.pool,
+    maxTenants: Math.max(1, Math.floor(options.maxTenantsPerWorker ?? options.pool?.maxTenants ?? DEFAULT_POOL_POLICY.maxTenants)),
+  };
+  return {
+    minWorkers,
+    maxWorkers: Math.max(minWorkers, Math.floor(options.workers ?? options.maxWorkers ?? Math.min(4, availableParallelism()))),
+    scaleDownIdleMs: options.scaleDownIdleMs ?? 30_000,
+    deadlineGraceMs: options.deadlineGraceMs ?? 1000,
+    pipelineDepth: Math.max(1, Math.floor(options.pipelineDepth ?? 2)),
+    maxQueuePerWorker: Math.max(0, options.maxQueuePerWorker ?? 10_000),
+    maxQueuePerTenant: Math.max(0, options.maxQueuePerTenant ?? 1000),
+    maxQueueWaitMs: options.maxQueueWaitMs ?? 30_000,
+    memoryCeiling: resolveMemoryCeiling(options.memoryCeiling, pool.memoryBudgetBytes),
+    worker: { pool, realm: options.realm ?? 'fresh' },
+    workerEntry: options.workerEntry ?? defaultWorkerEntry(),
+  };
+}
+
+/** What a worker needs from the group that schedules onto it. */
+interface WorkerHost {
+  /** The worker has room again (ready, an answer, a replacement): send it what waits. */
+  dispatch(): void;
+  /** Executions the worker was sent but never started (it died): they run elsewhere, first. */
+  requeue(pendings: readonly Pending[]): void;
+  /** The worker cannot start at all: fail what waits for it rather than spin. */
+  cannotStart(worker: SupervisedWorker, message: string): void;
+}
+
 /**
- * One supervised sandbox process: a host-side queue of executions, `pipelineDepth` of them sent
- * ahead (the worker runs them one at a time, in order), a deadline on the running one enforced
- * from outside, and a replacement when the process dies.
+ * One supervised sandbox process: the executions sent to it (at most `2 * pipelineDepth`), a
+ * deadline on the running one enforced from outside, and a replacement when the process dies.
+ * It has no queue of its own: the group keeps the per-tenant queues and sends when it has room.
  */
 class SupervisedWorker {
   private child: ChildProcess | undefined;
   private ready = false;
-  private readonly queue: Pending[] = [];
-  /** Sent, not yet answered, in the order the worker will run them; the first is running. */
-  private readonly inFlight: Pending[] = [];
+  /** Sent, not yet answered, by message id, in the order they were sent. */
+  private readonly inFlight = new Map<number, Pending>();
+  /** The execution the worker said it started (`started`); undefined between executions. */
+  private running: Pending | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineFor: Pending | undefined;
   private killReason: KillReason | undefined;
+  /** Why the memory ceiling was crossed, for the failure message. */
+  private killDetail = '';
+  /** The worker's CPU time just before the supervisor killed it, or as last read while busy. */
+  private cpuMsAtKill: number | undefined;
+  private lastCpuMs: number | undefined;
+  private memoryTimer: NodeJS.Timeout | undefined;
+  /** Over its soft memory ceiling: nothing more is sent; replaced once what it holds is done. */
+  private draining = false;
   private stderrTail = '';
   private knownPlans = new Set<string>();
   private startFailures = 0;
   private nextMessageId = 1;
   private closed = false;
   private readyWaiters: Array<() => void> = [];
+  private host: WorkerHost | undefined;
   restarts = 0;
 
   constructor(
     /** Metrics label: the worker's index, or `tenant:<id>` for a dedicated worker. */
     readonly label: string,
-    private readonly entry: string,
-    private readonly options: Required<Pick<WorkerProcessPoolOptions, 'deadlineGraceMs' | 'maxTenantsPerWorker' | 'maxQueuePerWorker' | 'pipelineDepth' | 'maxQueueWaitMs' | 'pool' | 'realm'>>,
+    private readonly options: ResolvedExecutorOptions,
     private readonly logger: Logger,
     private readonly metrics: MetricsSink,
   ) {}
+
+  attach(host: WorkerHost): void {
+    this.host = host;
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
-  get pending(): number {
-    return this.queue.length + this.inFlight.length;
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Ready for executions: started, not closing. */
+  get accepting(): boolean {
+    return this.ready && !this.closed && !this.draining;
+  }
+
+  get starting(): boolean {
+    return !this.ready && !this.closed;
   }
 
   /** How long the worker has had nothing to do (0 while busy). */
   get idleMs(): number {
-    return this.pending > 0 ? 0 : performance.now() - this.lastActiveAt;
+    return this.inFlight.size > 0 ? 0 : performance.now() - this.lastActiveAt;
   }
 
   private lastActiveAt = performance.now();
+
+  /** Whether this tenant has anything sent to this worker and not yet answered. */
+  holds(tenantId: string): boolean {
+    for (const pending of this.inFlight.values()) if (pending.request.tenantId === tenantId) return true;
+    return false;
+  }
+
+  /**
+   * Room for one more execution: a pipeline slot, or, for a tenant with nothing in flight on any
+   * worker (`mayOvertake`), one of the extra slots that let it overtake pipelined executions of
+   * other tenants. A flooding tenant always has something in flight, so it never takes them.
+   */
+  canTake(mayOvertake: boolean): boolean {
+    if (!this.accepting) return false;
+    if (this.inFlight.size < this.options.pipelineDepth) return true;
+    return mayOvertake && this.inFlight.size < 2 * this.options.pipelineDepth;
+  }
+
+  /** Room for at least a tenant with nothing in flight. */
+  get hasRoom(): boolean {
+    return this.accepting && this.inFlight.size < 2 * this.options.pipelineDepth;
+  }
+
+  hasPipelineSlot(): boolean {
+    return this.accepting && this.inFlight.size < this.options.pipelineDepth;
+  }
 
   start(): Promise<void> {
     this.spawn();
@@ -111,32 +306,12 @@ class SupervisedWorker {
     });
   }
 
-  submit(request: ExecutionRequest): Promise<ExecutionOutcome> {
-    this.lastActiveAt = performance.now();
-    if (this.closed) return Promise.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor is closed.'));
-    if (this.queue.length >= this.options.maxQueuePerWorker) {
-      return Promise.resolve(failed(ErrorCodes.OVERLOADED, `The sandbox worker queue is full (${this.options.maxQueuePerWorker} waiting).`));
-    }
-    return new Promise((resolve) => {
-      const pending: Pending = { request, resolve, enqueuedAt: performance.now(), sentAt: 0, startedAt: 0, messageId: 0, waitTimer: undefined };
-      this.queue.push(pending);
-      this.pump();
-      if (this.queue.includes(pending)) {
-        pending.waitTimer = setTimeout(() => this.expire(pending), this.options.maxQueueWaitMs);
-      }
-    });
-  }
-
   evict(tenantId: string): void {
     if (this.ready) this.post({ type: 'evict', tenantId });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const pending of this.queue.splice(0)) {
-      if (pending.waitTimer !== undefined) clearTimeout(pending.waitTimer);
-      pending.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed before this execution started.'));
-    }
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     this.killReason = 'closing';
@@ -152,12 +327,19 @@ class SupervisedWorker {
     this.knownPlans = new Set();
     this.stderrTail = '';
     this.killReason = undefined;
-    const child = fork(this.entry, [`--max-tenants=${this.options.maxTenantsPerWorker}`, `--pool=${JSON.stringify(this.options.pool)}`, `--realm=${this.options.realm}`], {
+    this.killDetail = '';
+    this.cpuMsAtKill = undefined;
+    this.lastCpuMs = undefined;
+    this.draining = false;
+    this.running = undefined;
+    const child = fork(this.options.workerEntry, [], {
       execArgv: ['--no-node-snapshot'],
       serialization: 'json',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child = child;
+    // The first message; the worker answers `ready` once configured.
+    this.post({ type: 'configure', settings: this.options.worker });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => this.onStderr(child, chunk));
     child.on('message', (message: WorkerMessage) => this.onMessage(child, message));
@@ -169,8 +351,7 @@ class SupervisedWorker {
     this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
     if (child === this.child && this.killReason === undefined && V8_OOM_MARKERS.some((marker) => this.stderrTail.includes(marker))) {
       // V8 gave up on a heap; the process may now hang rather than exit. Do not wait for it.
-      this.killReason = 'out-of-memory';
-      child.kill('SIGKILL');
+      this.kill('out-of-memory');
     }
   }
 
@@ -181,28 +362,39 @@ class SupervisedWorker {
         this.ready = true;
         this.startFailures = 0;
         for (const waiter of this.readyWaiters.splice(0)) waiter();
-        this.pump();
+        this.host?.dispatch();
         return;
       case 'stats':
         this.recordStats(message.stats);
         return;
-      case 'unknown-plan': {
-        const pending = this.takeInFlight(message.id);
+      case 'started': {
+        const pending = this.inFlight.get(message.id);
         if (pending === undefined) return;
-        // The worker dropped this plan from its cache: send it again, with the plan, at the back.
-        this.knownPlans.delete(pending.request.plan.id);
-        this.inFlight.push(pending);
-        this.send(pending);
+        this.running = pending;
+        this.markStarted(pending);
         this.armDeadline();
         return;
       }
-      case 'result': {
-        const pending = this.takeInFlight(message.id);
+      case 'unknown-plan': {
+        const pending = this.inFlight.get(message.id);
         if (pending === undefined) return;
+        // The worker dropped this plan from its cache: send it again, with the plan.
+        this.inFlight.delete(message.id);
+        this.knownPlans.delete(pending.request.plan.id);
+        this.send(pending);
+        return;
+      }
+      case 'result': {
+        const pending = this.inFlight.get(message.id);
+        if (pending === undefined) return;
+        this.inFlight.delete(message.id);
+        if (this.running === pending) this.running = undefined;
         this.lastActiveAt = performance.now();
-        pending.resolve(message.outcome);
+        pending.resolve(this.checkMemoryAfter(pending, message.outcome));
         this.armDeadline();
-        this.pump();
+        if (this.inFlight.size === 0) this.stopMemoryWatch();
+        if (this.draining && this.inFlight.size === 0) this.kill('recycle');
+        this.host?.dispatch();
         return;
       }
     }
@@ -211,21 +403,26 @@ class SupervisedWorker {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child !== this.child) return;
     this.clearDeadline();
+    this.stopMemoryWatch();
     const wasReady = this.ready;
     this.ready = false;
     const reason = this.killReason;
-    // The worker runs what it was sent in order, so only the first was running: it fails, and
-    // the rest, which never started, go back to the front of the queue for the replacement.
-    const [running, ...notStarted] = this.inFlight.splice(0);
+    // Only the execution that was running fails; the others never started and run elsewhere. A
+    // worker that never said what it started is taken to have run the oldest it was sent, so
+    // a request that kills its worker before it reports cannot crash replacements in a loop.
+    const running = this.running ?? this.inFlight.values().next().value;
+    this.running = undefined;
+    const notStarted = [...this.inFlight.values()].filter((pending) => pending !== running);
+    this.inFlight.clear();
     if (running !== undefined) running.resolve(this.failureFor(reason, running, code, signal));
     if (this.closed) {
       for (const pending of notStarted) pending.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed before this execution started.'));
       return;
     }
-    this.queue.unshift(...notStarted);
+    this.host?.requeue(notStarted);
     this.restarts += 1;
     this.metrics.increment(MetricNames.workerRestarts, { worker: this.label, reason: reason ?? 'crashed' });
-    if (!wasReady) this.startFailures += 1;
+    if (!wasReady && reason !== 'recycle') this.startFailures += 1;
     this.logger.warn('sandbox worker exited; starting a replacement', {
       worker: this.label,
       code,
@@ -235,8 +432,7 @@ class SupervisedWorker {
     });
     if (this.startFailures >= MAX_START_FAILURES) {
       // The worker cannot even start (bad flags, missing build): fail what waits rather than spin.
-      const message = `The sandbox worker cannot start: ${this.stderrTail.trim().slice(-300) || `exit code ${String(code)}`}`;
-      for (const waiting of this.queue.splice(0)) waiting.resolve(failed(ErrorCodes.WORKER_CRASHED, message));
+      this.host?.cannotStart(this, `The sandbox worker cannot start: ${this.stderrTail.trim().slice(-300) || `exit code ${String(code)}`}`);
       for (const waiter of this.readyWaiters.splice(0)) waiter();
       setTimeout(() => this.spawn(), 1000).unref();
       return;
@@ -246,34 +442,102 @@ class SupervisedWorker {
 
   private failureFor(reason: KillReason | undefined, pending: Pending, code: number | null, signal: NodeJS.Signals | null): ExecutionOutcome {
     const durationMs = performance.now() - Math.max(pending.sentAt, pending.startedAt);
+    // The CPU the process spent since this execution started: read just before the kill, or last
+    // read while it ran when it died on its own.
+    const cpuAtEnd = this.cpuMsAtKill ?? this.lastCpuMs;
+    const cpuMs = cpuAtEnd === undefined || pending.cpuMsAtStart === undefined ? 0 : Math.max(0, cpuAtEnd - pending.cpuMsAtStart);
     switch (reason) {
       case 'deadline':
-        return failed(ErrorCodes.TIMEOUT, 'The transformation did not finish within its time limit; its sandbox process was stopped and replaced.', durationMs);
+        return failed(ErrorCodes.TIMEOUT, 'The transformation did not finish within its time limit; its sandbox process was stopped and replaced.', durationMs, cpuMs);
       case 'out-of-memory':
-        return failed(ErrorCodes.MEMORY_LIMIT, 'The transformation exhausted the sandbox memory; its sandbox process was stopped and replaced.', durationMs);
+        return failed(ErrorCodes.MEMORY_LIMIT, 'The transformation exhausted the sandbox memory; its sandbox process was stopped and replaced.', durationMs, cpuMs);
+      case 'memory-ceiling':
+        return failed(ErrorCodes.MEMORY_LIMIT, `The transformation grew its sandbox process past its resident-memory ceiling (${this.killDetail}); the process was stopped and replaced.`, durationMs, cpuMs);
       case 'closing':
-        return failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed during this execution.', durationMs);
+        return failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed during this execution.', durationMs, cpuMs);
       default:
+        if (signal !== null && V8_FATAL_SIGNALS.has(signal)) {
+          // A V8 fatal error (heap exhausted, most often) aborts the process; this holds however
+          // little of V8's banner reached stderr, or how late.
+          return failed(ErrorCodes.MEMORY_LIMIT, `V8 aborted the sandbox process (${signal}) during this execution, as it does when a heap is exhausted; a replacement was started.`, durationMs, cpuMs);
+        }
         return failed(
           ErrorCodes.WORKER_CRASHED,
           `The sandbox process died during this execution (${signal ?? `exit code ${String(code)}`}); a replacement was started.`,
           durationMs,
+          cpuMs,
         );
     }
   }
 
-  private pump(): void {
-    if (!this.ready || this.closed) return;
-    while (this.inFlight.length < this.options.pipelineDepth) {
-      const next = this.queue.shift();
-      if (next === undefined) break;
-      if (next.waitTimer !== undefined) clearTimeout(next.waitTimer);
-      this.inFlight.push(next);
-      this.metrics.observe(MetricNames.queueWait, (performance.now() - next.enqueuedAt) / 1000, { worker: this.label });
-      this.send(next);
+  /** CPU time and resident memory at the start of an execution, for its metrics and growth ceiling. */
+  private markStarted(pending: Pending): void {
+    pending.startedAt = performance.now();
+    const pid = this.child?.pid;
+    pending.cpuMsAtStart = pid === undefined ? undefined : processCpuMs(pid);
+    pending.rssAtStart = pid === undefined ? undefined : residentBytes(pid);
+    this.memoryTimer ??= setInterval(() => this.pollMemory(), this.options.memoryCeiling.pollIntervalMs);
+  }
+
+  private stopMemoryWatch(): void {
+    if (this.memoryTimer !== undefined) clearInterval(this.memoryTimer);
+    this.memoryTimer = undefined;
+  }
+
+  /** While an execution runs: past the hard ceiling (absolute, or its growth), it fails now. */
+  private pollMemory(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined || this.killReason !== undefined) return;
+    const rss = residentBytes(pid);
+    this.lastCpuMs = processCpuMs(pid) ?? this.lastCpuMs;
+    const target = this.running ?? this.deadlineFor;
+    if (rss === undefined || target === undefined) return;
+    const ceiling = this.options.memoryCeiling;
+    if (rss > ceiling.maxRssBytes) {
+      this.killDetail = `${mib(rss)} MiB resident, ceiling ${mib(ceiling.maxRssBytes)} MiB`;
+      this.kill('memory-ceiling');
+      return;
     }
-    this.metrics.set(MetricNames.workerQueueDepth, this.queue.length, { worker: this.label });
-    this.armDeadline();
+    const growth = target.rssAtStart === undefined ? 0 : rss - target.rssAtStart;
+    if (growth > growthCeiling(ceiling, target.request)) {
+      this.killDetail = `grew ${mib(growth)} MiB during the execution, ceiling ${mib(growthCeiling(ceiling, target.request))} MiB`;
+      this.kill('memory-ceiling');
+    }
+  }
+
+  /**
+   * After a result: an execution whose growth passed the hard ceiling between two reads still
+   * fails, and the worker is recycled; a worker merely over the soft ceiling is recycled.
+   */
+  private checkMemoryAfter(pending: Pending, outcome: ExecutionOutcome): ExecutionOutcome {
+    const pid = this.child?.pid;
+    const rss = pid === undefined ? undefined : residentBytes(pid);
+    if (rss === undefined) return outcome;
+    const ceiling = this.options.memoryCeiling;
+    const growth = pending.rssAtStart === undefined ? 0 : rss - pending.rssAtStart;
+    const overGrowth = growth > growthCeiling(ceiling, pending.request);
+    if (overGrowth || rss > ceiling.recycleRssBytes) {
+      this.draining = true;
+      this.logger.warn('sandbox worker over its memory ceiling; recycling it', { worker: this.label, residentMiB: mib(rss), growthMiB: mib(growth) });
+    }
+    if (!overGrowth || (!outcome.ok && outcome.error.code === ErrorCodes.MEMORY_LIMIT)) return outcome;
+    return {
+      ok: false,
+      error: {
+        code: ErrorCodes.MEMORY_LIMIT,
+        message: `The transformation grew its sandbox process past its resident-memory ceiling (grew ${mib(growth)} MiB, ceiling ${mib(growthCeiling(ceiling, pending.request))} MiB); the process is being replaced.`,
+      },
+      metrics: outcome.metrics,
+    };
+  }
+
+  /** Kills the process now, noting why and the CPU it had used. */
+  private kill(reason: KillReason): void {
+    const child = this.child;
+    if (child === undefined) return;
+    this.killReason = reason;
+    if (child.pid !== undefined) this.cpuMsAtKill = processCpuMs(child.pid);
+    child.kill('SIGKILL');
   }
 
   /** Pool statistics the worker reported last. */
@@ -295,38 +559,13 @@ class SupervisedWorker {
     }
   }
 
-  /** An execution that waited too long for its worker fails instead of waiting forever. */
-  private expire(pending: Pending): void {
-    const index = this.queue.indexOf(pending);
-    if (index < 0) return;
-    this.queue.splice(index, 1);
-    pending.resolve(failed(ErrorCodes.OVERLOADED, `No sandbox capacity within ${this.options.maxQueueWaitMs} ms; the execution did not run.`));
-  }
-
-  private takeInFlight(messageId: number): Pending | undefined {
-    const index = this.inFlight.findIndex((pending) => pending.messageId === messageId);
-    if (index < 0) return undefined;
-    const [pending] = this.inFlight.splice(index, 1);
-    if (index === 0) this.clearDeadline();
-    return pending;
-  }
-
-  /**
-   * The first in-flight execution is the one running; its deadline counts from when it started
-   * (sent to an idle worker, or the previous one answered).
-   */
-  private armDeadline(): void {
-    const running = this.inFlight[0];
-    if (running === undefined || this.deadlineTimer !== undefined) return;
-    running.startedAt = Math.max(running.sentAt, performance.now());
-    this.deadlineTimer = setTimeout(() => this.onDeadline(), running.request.limits.timeoutMs + this.options.deadlineGraceMs);
-  }
-
-  private send(pending: Pending): void {
+  /** Sends an execution (the group chose it, and checked `canTake`). */
+  send(pending: Pending): void {
     const { request } = pending;
     const known = this.knownPlans.has(request.plan.id);
     pending.sentAt = performance.now();
     pending.messageId = this.nextMessageId++;
+    this.inFlight.set(pending.messageId, pending);
     this.post({
       type: 'run',
       id: pending.messageId,
@@ -339,19 +578,36 @@ class SupervisedWorker {
       ...(request.heapSnapshotPath === undefined ? {} : { heapSnapshotPath: request.heapSnapshotPath }),
     });
     this.knownPlans.add(request.plan.id);
+    this.armDeadline();
+  }
+
+  /**
+   * The deadline covers the execution the worker said it started; until it says, the oldest
+   * execution sent is presumed running from when it was sent to an idle worker (or the previous
+   * answer came), so a worker that never answers is still stopped.
+   */
+  private armDeadline(): void {
+    const target = this.running ?? this.inFlight.values().next().value;
+    if (target === this.deadlineFor && (target === undefined || this.deadlineTimer !== undefined)) return;
+    this.clearDeadline();
+    if (target === undefined) return;
+    if (target.startedAt === 0) this.markStarted(target);
+    this.deadlineFor = target;
+    const remainingMs = target.startedAt + target.request.limits.timeoutMs + this.options.deadlineGraceMs - performance.now();
+    this.deadlineTimer = setTimeout(() => this.onDeadline(), Math.max(0, remainingMs));
   }
 
   private onDeadline(): void {
     const child = this.child;
-    if (child === undefined || this.inFlight.length === 0) return;
+    if (child === undefined || this.inFlight.size === 0) return;
     // The isolate's own timeout did not fire (code parked outside it, or the worker hung).
-    this.killReason = 'deadline';
-    child.kill('SIGKILL');
+    this.kill('deadline');
   }
 
   private clearDeadline(): void {
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
+    this.deadlineFor = undefined;
   }
 
   private post(message: HostMessage): void {
@@ -359,8 +615,12 @@ class SupervisedWorker {
   }
 }
 
-function failed(code: ExecutionFailure['code'], message: string, durationMs = 0): ExecutionOutcome {
-  return { ok: false, error: { code, message }, metrics: { durationMs, cpuMs: 0, heapBytes: 0 } };
+function failed(code: ExecutionFailure['code'], message: string, durationMs = 0, cpuMs = 0): ExecutionOutcome {
+  return { ok: false, error: { code, message }, metrics: { durationMs, cpuMs, heapBytes: 0 } };
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / MIB);
 }
 
 function defaultWorkerEntry(): string {
@@ -371,144 +631,274 @@ function defaultWorkerEntry(): string {
 }
 
 /**
- * Supervised sandbox processes, autoscaled between `minWorkers` and `maxWorkers`.
- *
- * - A tenant sticks to the worker it was assigned (its isolate stays warm there). New tenants go
- *   to the least busy worker; when every worker is busy and the pool may grow, a new worker starts.
- * - A tenant whose worker is busy moves to an idle worker (or a new one); it stays warm on both.
- * - Workers idle past `scaleDownIdleMs` are retired, down to `minWorkers`.
- * - A worker that crashes, runs out of memory or misses a deadline is killed and replaced; only
- *   its running execution fails.
+ * Per-tenant FIFO queues served round-robin: the tenant served last goes to the back of the
+ * turn, so a tenant with thousands waiting gets one turn like a tenant with one.
  */
-export class WorkerProcessPool {
-  private readonly workers: SupervisedWorker[] = [];
-  /** tenant -> the worker holding its warm isolate. */
-  private readonly assignments = new Map<string, SupervisedWorker>();
-  /** Workers of tenants whose profile demands a process of their own, started on first use. */
-  private readonly dedicated = new Map<string, SupervisedWorker>();
-  private readonly newWorker: (label: string) => SupervisedWorker;
-  private readonly minWorkers: number;
-  private readonly maxWorkers: number;
-  private readonly busyDepth: number;
-  private readonly scaleDownIdleMs: number;
-  private readonly metrics: MetricsSink;
-  private scaleTimer: NodeJS.Timeout | undefined;
-  private nextLabel = 0;
-  private retiredRestarts = 0;
-
-  constructor(options: WorkerProcessPoolOptions = {}) {
-    const cpus = Math.min(4, availableParallelism());
-    this.minWorkers = Math.max(1, Math.floor(options.workers ?? options.minWorkers ?? 1));
-    this.maxWorkers = Math.max(this.minWorkers, Math.floor(options.workers ?? options.maxWorkers ?? cpus));
-    this.scaleDownIdleMs = options.scaleDownIdleMs ?? 30_000;
-    const entry = options.workerEntry ?? defaultWorkerEntry();
-    const settings = {
-      deadlineGraceMs: options.deadlineGraceMs ?? 1000,
-      maxTenantsPerWorker: options.maxTenantsPerWorker ?? 256,
-      maxQueuePerWorker: options.maxQueuePerWorker ?? 10_000,
-      pipelineDepth: Math.max(1, options.pipelineDepth ?? 2),
-      maxQueueWaitMs: options.maxQueueWaitMs ?? 30_000,
-      pool: options.pool ?? {},
-      realm: options.realm ?? 'fresh',
-    };
-    this.busyDepth = settings.pipelineDepth;
-    const logger = options.logger ?? silentLogger;
-    this.metrics = options.metrics ?? noopMetrics;
-    this.newWorker = (label) => new SupervisedWorker(label, entry, settings, logger, this.metrics);
-    for (let i = 0; i < this.minWorkers; i++) this.workers.push(this.newWorker(String(this.nextLabel++)));
-  }
+class TenantQueues {
+  /** Insertion order is the turn order; a tenant is here only while it has executions waiting. */
+  private readonly queues = new Map<string, Pending[]>();
+  private total = 0;
 
   get size(): number {
-    return this.workers.length;
+    return this.total;
   }
 
-  /** Process ids of the live shared workers, for diagnostics and crash tests. */
-  get pids(): readonly (number | undefined)[] {
-    return this.workers.map((worker) => worker.pid);
+  lengthOf(tenantId: string): number {
+    return this.queues.get(tenantId)?.length ?? 0;
+  }
+
+  push(pending: Pending): void {
+    const queue = this.queues.get(pending.request.tenantId);
+    if (queue === undefined) this.queues.set(pending.request.tenantId, [pending]);
+    else queue.push(pending);
+    this.total += 1;
+  }
+
+  /** Puts executions back at the front of their tenants' queues, those tenants first in turn. */
+  requeue(pendings: readonly Pending[]): void {
+    if (pendings.length === 0) return;
+    const previous = [...this.queues];
+    this.queues.clear();
+    for (const pending of pendings) {
+      const queue = this.queues.get(pending.request.tenantId);
+      if (queue === undefined) this.queues.set(pending.request.tenantId, [pending]);
+      else queue.push(pending);
+    }
+    for (const [tenantId, queue] of previous) {
+      const front = this.queues.get(tenantId);
+      if (front === undefined) this.queues.set(tenantId, queue);
+      else front.push(...queue);
+    }
+    this.total += pendings.length;
+  }
+
+  /** Tenants with executions waiting, in turn order (do not `take` while iterating on). */
+  tenantsInTurn(): IterableIterator<string> {
+    return this.queues.keys();
+  }
+
+  firstInTurn(): string | undefined {
+    return this.queues.keys().next().value;
+  }
+
+  /** The tenant's oldest execution; the tenant goes to the back of the turn. */
+  take(tenantId: string): Pending | undefined {
+    const queue = this.queues.get(tenantId);
+    const pending = queue?.shift();
+    if (queue === undefined || pending === undefined) return undefined;
+    this.queues.delete(tenantId);
+    if (queue.length > 0) this.queues.set(tenantId, queue);
+    this.total -= 1;
+    return pending;
+  }
+
+  remove(pending: Pending): boolean {
+    const queue = this.queues.get(pending.request.tenantId);
+    const index = queue?.indexOf(pending) ?? -1;
+    if (queue === undefined || index < 0) return false;
+    queue.splice(index, 1);
+    if (queue.length === 0) this.queues.delete(pending.request.tenantId);
+    this.total -= 1;
+    return true;
+  }
+
+  drain(): Pending[] {
+    const all = [...this.queues.values()].flat();
+    this.queues.clear();
+    this.total = 0;
+    return all;
+  }
+}
+
+interface GroupLimits {
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly maxQueue: number;
+  readonly maxQueuePerTenant: number;
+  readonly maxQueueWaitMs: number;
+}
+
+/**
+ * Workers scheduled from one set of per-tenant queues: the shared workers, or the one worker of a
+ * dedicated tenant. Whenever a worker has room, the next tenant in round-robin turn is sent to it.
+ * A tenant keeps to the worker holding its warm isolate while that worker has room, moves to an
+ * idle worker (or a new one, while the group may grow) when not, and a tenant with nothing in
+ * flight may overtake a busy worker's pipelined executions (see `SupervisedWorker.canTake`).
+ */
+class WorkerGroup implements WorkerHost {
+  readonly workers: SupervisedWorker[] = [];
+  /** tenant -> the worker holding its warm isolate. */
+  readonly assignments = new Map<string, SupervisedWorker>();
+  private readonly queues = new TenantQueues();
+  private closed = false;
+  retiredRestarts = 0;
+
+  constructor(
+    private readonly limits: GroupLimits,
+    private readonly newWorker: () => SupervisedWorker,
+    private readonly metrics: MetricsSink,
+    private readonly label: string,
+  ) {
+    for (let i = 0; i < limits.minWorkers; i++) this.add(newWorker());
   }
 
   get restarts(): number {
     return this.retiredRestarts + this.workers.reduce((sum, worker) => sum + worker.restarts, 0);
   }
 
-  /** Index (in `pids`) of the worker that serves this tenant, assigning one if needed. */
-  workerFor(tenantId: string): number {
-    return this.workers.indexOf(this.assignments.get(tenantId) ?? this.assign(tenantId));
+  start(): Promise<void> {
+    return Promise.all(this.workers.map((worker) => worker.start())).then(() => undefined);
   }
 
-  async start(): Promise<void> {
-    this.scaleTimer ??= setInterval(() => this.scaleDown(), Math.min(1000, this.scaleDownIdleMs)).unref();
-    this.metrics.set(MetricNames.workers, this.workers.length);
-    await Promise.all(this.workers.map((worker) => worker.start()));
+  submit(request: ExecutionRequest): Promise<ExecutionOutcome> {
+    if (this.closed) return Promise.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor is closed.'));
+    return new Promise((resolve) => {
+      const pending: Pending = { request, resolve, enqueuedAt: performance.now(), sentAt: 0, startedAt: 0, messageId: 0, waitTimer: undefined, cpuMsAtStart: undefined, rssAtStart: undefined };
+      this.queues.push(pending);
+      this.dispatch();
+      if (pending.sentAt !== 0) return;
+      // It has to wait: within the caps, and for a bounded time.
+      if (this.queues.lengthOf(request.tenantId) > this.limits.maxQueuePerTenant) {
+        this.queues.remove(pending);
+        resolve(failed(ErrorCodes.OVERLOADED, `The queue of tenant "${request.tenantId}" is full (${this.limits.maxQueuePerTenant} waiting, maxQueuePerTenant); the execution did not run.`));
+        return;
+      }
+      if (this.queues.size > this.limits.maxQueue) {
+        this.queues.remove(pending);
+        resolve(failed(ErrorCodes.OVERLOADED, `The sandbox queue is full (${this.limits.maxQueue} waiting); the execution did not run.`));
+        return;
+      }
+      pending.waitTimer = setTimeout(() => this.expire(pending), this.limits.maxQueueWaitMs);
+      this.metrics.set(MetricNames.workerQueueDepth, this.queues.size, { worker: this.label });
+    });
   }
 
-  /** The latest pool statistics of each worker (reported every 2 s). */
-  poolStats(): ReadonlyArray<{ readonly worker: string; readonly pid: number | undefined; readonly stats: TenantPoolStats | undefined }> {
-    return [...this.workers, ...this.dedicated.values()].map((worker) => ({ worker: worker.label, pid: worker.pid, stats: worker.stats }));
-  }
-
-  /** Process ids of dedicated workers, by tenant. */
-  get dedicatedPids(): ReadonlyMap<string, number | undefined> {
-    return new Map([...this.dedicated].map(([tenantId, worker]) => [tenantId, worker.pid]));
-  }
-
-  execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
-    if (request.dedicatedWorker === true) return this.dedicatedWorker(request.tenantId).submit(request);
-    return this.assign(request.tenantId).submit(request);
-  }
-
-  async evictTenant(tenantId: string): Promise<void> {
-    this.assignments.get(tenantId)?.evict(tenantId);
-    this.assignments.delete(tenantId);
-    const dedicated = this.dedicated.get(tenantId);
-    this.dedicated.delete(tenantId);
-    await dedicated?.close();
-  }
-
-  async close(): Promise<void> {
-    if (this.scaleTimer !== undefined) clearInterval(this.scaleTimer);
-    await Promise.all([...this.workers, ...this.dedicated.values()].map((worker) => worker.close()));
-    this.dedicated.clear();
-    this.assignments.clear();
-  }
-
-  private assign(tenantId: string): SupervisedWorker {
-    const current = this.assignments.get(tenantId);
-    if (current !== undefined && current.pending < this.busyDepth) return current;
-    let chosen: SupervisedWorker | undefined;
-    if (current !== undefined) {
-      // Its worker is busy: use an idle worker (or a new one, if the pool may grow). The isolate
-      // left on the old worker stays warm in its pool, so a hot tenant ends up warm on several.
-      chosen = this.workers.find((worker) => worker !== current && worker.pending === 0) ?? this.grow() ?? current;
-    } else {
-      const leastBusy = this.leastBusy();
-      chosen = leastBusy !== undefined && leastBusy.pending < this.busyDepth ? leastBusy : (this.grow() ?? leastBusy);
+  /** Sends waiting executions, one tenant at a time in round-robin turn, while workers have room. */
+  dispatch(): void {
+    if (this.closed) return;
+    let sent = true;
+    while (sent && this.queues.size > 0) {
+      sent = false;
+      if (!this.workers.some((worker) => worker.hasRoom)) {
+        // Every worker is full: no tenant can be placed, but the pool may still grow for them.
+        this.growForWaiting();
+        break;
+      }
+      let chosen: { tenantId: string; worker: SupervisedWorker } | undefined;
+      for (const tenantId of this.queues.tenantsInTurn()) {
+        const worker = this.placeFor(tenantId);
+        if (worker === undefined) continue;
+        chosen = { tenantId, worker };
+        break;
+      }
+      if (chosen === undefined) break;
+      const pending = this.queues.take(chosen.tenantId);
+      if (pending === undefined) break;
+      if (pending.waitTimer !== undefined) clearTimeout(pending.waitTimer);
+      this.metrics.observe(MetricNames.queueWait, (performance.now() - pending.enqueuedAt) / 1000, { worker: chosen.worker.label });
+      chosen.worker.send(pending);
+      // The turn starts again from the front: the tenant just served is now at the back.
+      sent = true;
     }
-    if (chosen === undefined) throw new Error('WorkerProcessPool has no workers');
-    this.assignments.set(tenantId, chosen);
-    return chosen;
+    this.metrics.set(MetricNames.workerQueueDepth, this.queues.size, { worker: this.label });
   }
 
-  private leastBusy(): SupervisedWorker | undefined {
+  /** The worker this tenant's next execution goes to now, or undefined to wait. */
+  private placeFor(tenantId: string): SupervisedWorker | undefined {
+    const assigned = this.assignments.get(tenantId);
+    if (assigned?.hasPipelineSlot() === true) return assigned;
+    const idle = this.workers.find((worker) => worker.accepting && worker.inFlightCount === 0);
+    if (idle !== undefined) return this.assign(tenantId, idle);
+    // Assigned to a worker still starting (grown for it, or being replaced): its isolate will be
+    // warm there, and the wait is bounded by a process start.
+    if (assigned?.starting === true) return undefined;
+    if (!this.workers.some((worker) => worker.starting || worker.hasPipelineSlot())) {
+      const grown = this.grow();
+      // Its isolate will be warm there: it waits for the new worker unless room appears first.
+      if (grown !== undefined) {
+        this.assignments.set(tenantId, grown);
+        return undefined;
+      }
+    }
+    const mayOvertake = !this.workers.some((worker) => worker.holds(tenantId));
+    if (assigned?.canTake(mayOvertake) === true) return assigned;
     let best: SupervisedWorker | undefined;
-    for (const worker of this.workers) if (best === undefined || worker.pending < best.pending) best = worker;
-    return best;
+    for (const worker of this.workers) {
+      if (worker.canTake(mayOvertake) && (best === undefined || worker.inFlightCount < best.inFlightCount)) best = worker;
+    }
+    return best === undefined ? undefined : this.assign(tenantId, best);
+  }
+
+  private growForWaiting(): void {
+    if (this.workers.some((worker) => worker.starting)) return;
+    const tenantId = this.queues.firstInTurn();
+    const grown = tenantId === undefined ? undefined : this.grow();
+    if (tenantId !== undefined && grown !== undefined) this.assignments.set(tenantId, grown);
+  }
+
+  private assign(tenantId: string, worker: SupervisedWorker): SupervisedWorker {
+    this.assignments.set(tenantId, worker);
+    return worker;
+  }
+
+  /** Index (in `workers`) of the worker that serves this tenant, assigning one if needed. */
+  workerFor(tenantId: string): number {
+    const assigned = this.assignments.get(tenantId);
+    if (assigned !== undefined) return this.workers.indexOf(assigned);
+    let best: SupervisedWorker | undefined;
+    for (const worker of this.workers) if (best === undefined || worker.inFlightCount < best.inFlightCount) best = worker;
+    if (best === undefined) return -1;
+    this.assignments.set(tenantId, best);
+    return this.workers.indexOf(best);
+  }
+
+  requeue(pendings: readonly Pending[]): void {
+    for (const pending of pendings) {
+      pending.sentAt = 0;
+      pending.startedAt = 0;
+    }
+    this.queues.requeue(pendings);
+    // dispatch() runs when the replacement (or another worker) has room.
+    queueMicrotask(() => this.dispatch());
+  }
+
+  cannotStart(broken: SupervisedWorker, message: string): void {
+    for (const [tenantId, worker] of this.assignments) if (worker === broken) this.assignments.delete(tenantId);
+    if (this.workers.some((worker) => worker.accepting)) {
+      this.dispatch();
+      return;
+    }
+    for (const pending of this.queues.drain()) {
+      if (pending.waitTimer !== undefined) clearTimeout(pending.waitTimer);
+      pending.resolve(failed(ErrorCodes.WORKER_CRASHED, message));
+    }
+  }
+
+  /** An execution that waited too long for a worker fails instead of waiting forever. */
+  private expire(pending: Pending): void {
+    if (!this.queues.remove(pending)) return;
+    pending.resolve(failed(ErrorCodes.OVERLOADED, `No sandbox capacity within ${this.limits.maxQueueWaitMs} ms; the execution did not run.`));
+  }
+
+  private add(worker: SupervisedWorker): void {
+    worker.attach(this);
+    this.workers.push(worker);
   }
 
   private grow(): SupervisedWorker | undefined {
-    if (this.workers.length >= this.maxWorkers) return undefined;
-    const worker = this.newWorker(String(this.nextLabel++));
-    this.workers.push(worker);
+    if (this.closed || this.workers.length >= this.limits.maxWorkers) return undefined;
+    const worker = this.newWorker();
+    this.add(worker);
     this.metrics.set(MetricNames.workers, this.workers.length);
-    // Submissions queue until the worker reports ready.
+    // It asks for work (dispatch) once it reports ready.
     void worker.start();
     return worker;
   }
 
-  /** Retires one worker idle past `scaleDownIdleMs`, while above `minWorkers`. */
-  private scaleDown(): void {
-    if (this.workers.length <= this.minWorkers) return;
-    const retiring = [...this.workers].reverse().find((worker) => worker.idleMs >= this.scaleDownIdleMs);
+  /** Retires one worker idle past `idleMs`, while above `minWorkers`. */
+  scaleDown(idleMs: number): void {
+    if (this.workers.length <= this.limits.minWorkers) return;
+    const retiring = [...this.workers].reverse().find((worker) => worker.idleMs >= idleMs && !worker.starting);
     if (retiring === undefined) return;
     this.workers.splice(this.workers.indexOf(retiring), 1);
     for (const [tenantId, worker] of this.assignments) if (worker === retiring) this.assignments.delete(tenantId);
@@ -517,14 +907,126 @@ export class WorkerProcessPool {
     void retiring.close();
   }
 
-  private dedicatedWorker(tenantId: string): SupervisedWorker {
-    let worker = this.dedicated.get(tenantId);
-    if (worker === undefined) {
-      worker = this.newWorker(`tenant:${tenantId}`);
-      this.dedicated.set(tenantId, worker);
-      // Submissions queue until the worker reports ready.
-      void worker.start();
+  evict(tenantId: string): void {
+    this.assignments.get(tenantId)?.evict(tenantId);
+    this.assignments.delete(tenantId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queues.drain()) {
+      if (pending.waitTimer !== undefined) clearTimeout(pending.waitTimer);
+      pending.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed before this execution started.'));
     }
-    return worker;
+    await Promise.all(this.workers.map((worker) => worker.close()));
+    this.assignments.clear();
+  }
+}
+
+/**
+ * Supervised sandbox processes, autoscaled between `minWorkers` and `maxWorkers`, shared fairly
+ * between tenants.
+ *
+ * - Executions wait in per-tenant queues, served round-robin (see `WorkerGroup`); inside a worker,
+ *   the least recently served tenant runs next. A tenant's flood delays another tenant by at
+ *   most the execution running on its worker, not by the flood's queue.
+ * - A tenant sticks to the worker holding its warm isolate while that worker has room; else it
+ *   moves to an idle worker, or a new one when every worker is busy and the pool may grow.
+ * - Workers idle past `scaleDownIdleMs` are retired, down to `minWorkers`.
+ * - A worker that crashes, runs out of memory or misses a deadline is killed and replaced; only
+ *   its running execution fails, the others it held are requeued.
+ */
+export class WorkerProcessPool {
+  private readonly shared: WorkerGroup;
+  /** Groups of one worker for tenants whose profile demands a process of their own, started on first use. */
+  private readonly dedicated = new Map<string, WorkerGroup>();
+  private readonly newDedicated: (tenantId: string) => WorkerGroup;
+  private readonly scaleDownIdleMs: number;
+  private readonly metrics: MetricsSink;
+  private scaleTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: WorkerProcessPoolOptions = {}) {
+    const resolved = resolveExecutorOptions(options);
+    this.scaleDownIdleMs = resolved.scaleDownIdleMs;
+    const queueLimits = { maxQueuePerTenant: resolved.maxQueuePerTenant, maxQueueWaitMs: resolved.maxQueueWaitMs };
+    const logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? noopMetrics;
+    let nextLabel = 0;
+    this.shared = new WorkerGroup(
+      { minWorkers: resolved.minWorkers, maxWorkers: resolved.maxWorkers, maxQueue: resolved.maxQueuePerWorker * resolved.maxWorkers, ...queueLimits },
+      () => new SupervisedWorker(String(nextLabel++), resolved, logger, this.metrics),
+      this.metrics,
+      'shared',
+    );
+    this.newDedicated = (tenantId) =>
+      new WorkerGroup(
+        { minWorkers: 1, maxWorkers: 1, maxQueue: resolved.maxQueuePerWorker, ...queueLimits },
+        () => new SupervisedWorker(`tenant:${tenantId}`, resolved, logger, this.metrics),
+        this.metrics,
+        `tenant:${tenantId}`,
+      );
+  }
+
+  get size(): number {
+    return this.shared.workers.length;
+  }
+
+  /** Process ids of the live shared workers, for diagnostics and crash tests. */
+  get pids(): readonly (number | undefined)[] {
+    return this.shared.workers.map((worker) => worker.pid);
+  }
+
+  get restarts(): number {
+    return this.shared.restarts;
+  }
+
+  /** Index (in `pids`) of the worker that serves this tenant, assigning one if needed. */
+  workerFor(tenantId: string): number {
+    return this.shared.workerFor(tenantId);
+  }
+
+  async start(): Promise<void> {
+    this.scaleTimer ??= setInterval(() => this.shared.scaleDown(this.scaleDownIdleMs), Math.min(1000, this.scaleDownIdleMs)).unref();
+    this.metrics.set(MetricNames.workers, this.shared.workers.length);
+    await this.shared.start();
+  }
+
+  /** The latest pool statistics of each worker (reported every 2 s). */
+  poolStats(): ReadonlyArray<{ readonly worker: string; readonly pid: number | undefined; readonly stats: TenantPoolStats | undefined }> {
+    return [...this.shared.workers, ...[...this.dedicated.values()].flatMap((group) => group.workers)].map((worker) => ({ worker: worker.label, pid: worker.pid, stats: worker.stats }));
+  }
+
+  /** Process ids of dedicated workers, by tenant. */
+  get dedicatedPids(): ReadonlyMap<string, number | undefined> {
+    return new Map([...this.dedicated].map(([tenantId, group]) => [tenantId, group.workers[0]?.pid]));
+  }
+
+  execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
+    if (request.dedicatedWorker === true) return this.dedicatedGroup(request.tenantId).submit(request);
+    return this.shared.submit(request);
+  }
+
+  async evictTenant(tenantId: string): Promise<void> {
+    this.shared.evict(tenantId);
+    const dedicated = this.dedicated.get(tenantId);
+    this.dedicated.delete(tenantId);
+    await dedicated?.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.scaleTimer !== undefined) clearInterval(this.scaleTimer);
+    await Promise.all([this.shared, ...this.dedicated.values()].map((group) => group.close()));
+    this.dedicated.clear();
+  }
+
+  private dedicatedGroup(tenantId: string): WorkerGroup {
+    let group = this.dedicated.get(tenantId);
+    if (group === undefined) {
+      group = this.newDedicated(tenantId);
+      this.dedicated.set(tenantId, group);
+      // Submissions wait in the group until its worker reports ready.
+      void group.start();
+    }
+    return group;
   }
 }
