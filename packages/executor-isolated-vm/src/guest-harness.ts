@@ -5,93 +5,102 @@
  * once per isolate and contains no tenant text, so tenant code cannot reach its closure: the
  * steps are compiled in a separate script (see `stepsScriptSource`) and handed to `run`.
  *
- * What crosses back to the host is one string, built here from primitives:
+ * What crosses back to the host is one string, built here by hand from primitives (never
+ * `JSON.stringify` of an object, which would honour a tenant's `Object.prototype.toJSON`):
  *   'O' + output JSON                     success
- *   'E' + JSON {i, m}                     step i threw (m: message, capped)
- *   'P' + JSON {i}                        step i returned a promise / thenable
- *   'S' + JSON {m}                        the result is not JSON-serialisable
+ *   'E' + {"i":step,"m":message}          step i threw (m: message, capped)
+ *   'P' + {"i":step}                      step i returned a promise / thenable
+ *   'S' + {"m":message}                   the result is not JSON-serialisable
  *   'T' + output length in UTF-16 units   the output exceeds the cap (before copying it out)
- *   'D' + JSON {i, c}                     step i failed on a capability c the profile does not grant
+ *   'D' + {"i":step,"c":capability}       step i failed on a capability c the profile does not grant
+ *                                         (c = "code-generation": eval / new Function, never granted)
  * Captured log lines (the `log` capability) are fetched with the second function, `takeLogs`.
  * Host objects, host errors and references never enter the realm; guest objects never leave it.
  *
  * Capabilities live entirely in the guest: the clock is the isolate's own (coarsened), random is
  * V8's Math.random, SHA-256 is computed here in JavaScript, secrets arrive as copied strings.
  * Nothing calls back into the host.
+ *
+ * The rule this script keeps (ADR 0005): once tenant code can have run, the harness touches no
+ * property a tenant can modify. Every intrinsic it uses is captured below before anything else
+ * runs, methods are pre-bound (bindCall) so replacing Function.prototype.call, Reflect or a
+ * prototype method intercepts nothing, and every object the harness creates and later reads or
+ * writes (Proxy handlers, property descriptors, the log store, registries) has a null prototype,
+ * so no inherited trap, setter, getter or toJSON applies. Loops index values the harness made
+ * itself; nothing iterates, spreads or stringifies a tenant-reachable object on the harness's
+ * behalf. Code generation from strings is refused, and JSON.parse / dynamic RegExp sources are
+ * bounded, because V8 parses and compiles them without checking isolated-vm's timeout.
  */
 export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   'use strict';
   const g = globalThis;
 
-  // APIs with no use in a transformation and known holes in isolated-vm 5.0.x:
-  // SharedArrayBuffer / WebAssembly.Memory growth is not counted against memoryLimit,
-  // Atomics.wait(Async) can park or abort the process, FinalizationRegistry callbacks and
-  // WeakRef let code run or observe GC outside any timeout, console has no sink.
-  for (const name of ['SharedArrayBuffer', 'Atomics', 'WebAssembly', 'FinalizationRegistry', 'WeakRef', 'console']) {
-    delete g[name];
-  }
-  // The harness never looks anything up on a global or a prototype once tenant code can run:
-  // everything it calls is captured here, and methods are pre-bound (bindCall) so that replacing
-  // Function.prototype.call, Reflect or a prototype method cannot intercept privileged values.
-  const construct = Reflect.construct;
-  const bindCall = Function.prototype.bind.bind(Function.prototype.call);
-
-  // Resizable ArrayBuffers grow outside memoryLimit: remove resize() and refuse maxByteLength.
-  const NativeArrayBuffer = g.ArrayBuffer;
-  delete NativeArrayBuffer.prototype.resize;
-  const SafeArrayBuffer = new Proxy(NativeArrayBuffer, {
-    construct(target, args, newTarget) {
-      const options = args[1];
-      if (options !== null && typeof options === 'object' && options.maxByteLength !== undefined) {
-        throw new RangeError('Resizable ArrayBuffers are not available in the Beddel sandbox');
-      }
-      return construct(target, [args[0]], newTarget === SafeArrayBuffer ? target : newTarget);
-    },
-  });
-  Object.defineProperty(g, 'ArrayBuffer', { value: SafeArrayBuffer, writable: true, configurable: true, enumerable: false });
-  Object.defineProperty(NativeArrayBuffer.prototype, 'constructor', { value: SafeArrayBuffer, writable: true, configurable: true, enumerable: false });
-
-  // Captured before tenant code runs, so later changes to the globals cannot affect the harness.
+  // ---- Intrinsics, captured before anything else can run ----
   const defineProperty = Object.defineProperty;
+  const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  const getPrototypeOf = Object.getPrototypeOf;
+  const setPrototypeOf = Object.setPrototypeOf;
   const freeze = Object.freeze;
+  const createObject = Object.create;
+  const assignObject = Object.assign;
+  const construct = Reflect.construct;
+  const applyFunction = Reflect.apply;
+  const bindCall = Function.prototype.bind.bind(Function.prototype.call);
   const hasOwn = bindCall(Object.prototype.hasOwnProperty);
+  const isArray = Array.isArray;
   const floor = Math.floor;
-  const NativeDate = g.Date;
-  const nativeNow = bindCall(NativeDate.now);
-  const nativeRandom = bindCall(Math.random);
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const toText = String;
   const charCodeAt = bindCall(String.prototype.charCodeAt);
   const sliceText = bindCall(String.prototype.slice);
   const numberToString = bindCall(Number.prototype.toString);
   const ErrorConstructor = Error;
+  const TypeErrorConstructor = TypeError;
+  const RangeErrorConstructor = RangeError;
   const Int32ArrayConstructor = Int32Array;
   const encodeUri = encodeURIComponent;
   const unescapeText = unescape;
-  const pushItem = bindCall(Array.prototype.push);
-  const stringify = JSON.stringify;
-  const parse = JSON.parse;
-  const createObject = Object.create;
-  const assignObject = Object.assign;
-  function withoutPrototype(_key, value) {
-    return value !== null && typeof value === 'object' && !isArray(value) ? assignObject(createObject(null), value) : value;
-  }
-  const toText = String;
-  const isArray = Array.isArray;
+  const NativeSymbol = Symbol;
+  const NativeMap = Map;
+  const mapGet = bindCall(Map.prototype.get);
+  const mapSet = bindCall(Map.prototype.set);
+  const NativeArrayBuffer = ArrayBuffer;
+  const NativeDate = Date;
+  const nativeNow = bindCall(NativeDate.now);
+  const dateToString = bindCall(NativeDate.prototype.toString);
+  const nativeRandom = bindCall(Math.random);
+  const NativeRegExp = RegExp;
+  const regExpSource = bindCall(getOwnPropertyDescriptor(RegExp.prototype, 'source').get);
+  const nativeRegExpCompile = bindCall(RegExp.prototype.compile);
+  const nativeMatch = bindCall(String.prototype.match);
+  const nativeMatchAll = bindCall(String.prototype.matchAll);
+  const nativeSearch = bindCall(String.prototype.search);
+  const symbolMatch = Symbol.match;
+  const symbolMatchAll = Symbol.matchAll;
+  const symbolSearch = Symbol.search;
+  const FunctionPrototype = Function.prototype;
+  const AsyncFunctionPrototype = getPrototypeOf(async function () {});
+  const GeneratorFunctionPrototype = getPrototypeOf(function* () {});
+  const AsyncGeneratorFunctionPrototype = getPrototypeOf(async function* () {});
   const MESSAGE_CAP = 2000;
 
-  function describe(error) {
-    try {
-      if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
-        const name = error.name;
-        const message = error.message;
-        const text = (typeof name === 'string' && name !== '' ? name + ': ' : '') + toText(message);
-        return text.length > MESSAGE_CAP ? sliceText(text, 0, MESSAGE_CAP) + '...' : text;
-      }
-      const text = 'a non-Error value was thrown: ' + toText(error);
-      return text.length > MESSAGE_CAP ? sliceText(text, 0, MESSAGE_CAP) + '...' : text;
-    } catch (_) {
-      return 'a value was thrown that cannot be described';
-    }
+  /** A descriptor with no prototype: ToPropertyDescriptor also reads inherited get/set/value. */
+  function hidden(value) {
+    return { __proto__: null, value: value, writable: true, enumerable: false, configurable: true };
   }
+  /** ToString, like the built-ins do it (String() would describe a symbol instead of throwing). */
+  function stringOf(value) {
+    if (typeof value === 'symbol') throw new TypeErrorConstructor('Cannot convert a Symbol value to a string');
+    return toText(value);
+  }
+
+  // APIs with no use in a transformation and known holes in isolated-vm 5.0.x:
+  // SharedArrayBuffer / WebAssembly.Memory growth is not counted against memoryLimit,
+  // Atomics.wait(Async) can park or abort the process, FinalizationRegistry callbacks and
+  // WeakRef let code run or observe GC outside any timeout, console has no sink.
+  const removed = ['SharedArrayBuffer', 'Atomics', 'WebAssembly', 'FinalizationRegistry', 'WeakRef', 'console'];
+  for (let index = 0; index < removed.length; index++) delete g[removed[index]];
 
   // ---- Capabilities: the non-deterministic built-ins are governed by the profile ----
   let grants = null;
@@ -100,15 +109,12 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   const denials = new WeakMap();
   const denialOf = bindCall(WeakMap.prototype.get);
   const recordDenial = bindCall(WeakMap.prototype.set);
-  let logs = [];
-  let logBytes = 0;
-  let logTruncated = false;
 
   function deny(capability, detail) {
     const error = new ErrorConstructor('The capability "' + capability + '" is not granted by the security profile' + (detail ? ': ' + detail : ''));
     // defineProperty, not assignment: with frozen intrinsics (frozen-realm mode) assigning name
     // over Error.prototype's read-only one throws.
-    defineProperty(error, 'name', { value: 'CapabilityDenied', writable: true, configurable: true, enumerable: false });
+    defineProperty(error, 'name', hidden('CapabilityDenied'));
     recordDenial(denials, error, capability);
     throw error;
   }
@@ -121,24 +127,42 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
     if (grants === null || grants.random !== true) return deny('random', 'Math.random() and beddel.random() need it');
     return nativeRandom(Math);
   }
-  defineProperty(NativeDate, 'now', { value: function now() { return clockNow(); }, writable: true, configurable: true, enumerable: false });
+
+  // Resizable ArrayBuffers grow outside memoryLimit: remove resize() and refuse maxByteLength.
+  delete NativeArrayBuffer.prototype.resize;
+  const SafeArrayBuffer = new Proxy(NativeArrayBuffer, {
+    __proto__: null,
+    construct(target, args, newTarget) {
+      const options = args.length > 1 ? args[1] : undefined;
+      if (options !== null && (typeof options === 'object' || typeof options === 'function') && options.maxByteLength !== undefined) {
+        throw new RangeErrorConstructor('Resizable ArrayBuffers are not available in the Beddel sandbox');
+      }
+      return construct(target, [args.length > 0 ? args[0] : undefined], newTarget === SafeArrayBuffer ? target : newTarget);
+    },
+  });
+  defineProperty(g, 'ArrayBuffer', hidden(SafeArrayBuffer));
+  defineProperty(NativeArrayBuffer.prototype, 'constructor', hidden(SafeArrayBuffer));
+
+  defineProperty(NativeDate, 'now', hidden(function now() { return clockNow(); }));
   const SafeDate = new Proxy(NativeDate, {
+    __proto__: null,
     apply() {
-      return new NativeDate(clockNow()).toString();
+      return dateToString(construct(NativeDate, [clockNow()]));
     },
     construct(target, args, newTarget) {
       const constructAs = newTarget === SafeDate ? target : newTarget;
       return args.length === 0 ? construct(target, [clockNow()], constructAs) : construct(target, args, constructAs);
     },
   });
-  defineProperty(g, 'Date', { value: SafeDate, writable: true, configurable: true, enumerable: false });
-  defineProperty(NativeDate.prototype, 'constructor', { value: SafeDate, writable: true, configurable: true, enumerable: false });
-  defineProperty(Math, 'random', { value: function random() { return randomNumber(); }, writable: true, configurable: true, enumerable: false });
+  defineProperty(g, 'Date', hidden(SafeDate));
+  defineProperty(NativeDate.prototype, 'constructor', hidden(SafeDate));
+  defineProperty(Math, 'random', hidden(function random() { return randomNumber(); }));
   // Intl.DateTimeFormat#format() and #formatToParts() with no date read the clock natively.
   const dateTimeFormatPrototype = Intl.DateTimeFormat.prototype;
-  const nativeFormatGetter = bindCall(Object.getOwnPropertyDescriptor(dateTimeFormatPrototype, 'format').get);
+  const nativeFormatGetter = bindCall(getOwnPropertyDescriptor(dateTimeFormatPrototype, 'format').get);
   const nativeFormatToParts = bindCall(dateTimeFormatPrototype.formatToParts);
   defineProperty(dateTimeFormatPrototype, 'format', {
+    __proto__: null,
     configurable: true,
     enumerable: false,
     get() {
@@ -146,18 +170,180 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
       return function format(date) { return bound(date === undefined ? clockNow() : date); };
     },
   });
-  defineProperty(dateTimeFormatPrototype, 'formatToParts', {
-    value: function formatToParts(date) { return nativeFormatToParts(this, date === undefined ? clockNow() : date); },
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
+  defineProperty(dateTimeFormatPrototype, 'formatToParts', hidden(function formatToParts(date) { return nativeFormatToParts(this, date === undefined ? clockNow() : date); }));
 
+  // ---- No code generation from strings (ADR 0005) ----
+  // V8 compiles eval / new Function text without checking the timeout, and Node's
+  // --disallow-code-generation-from-strings does not reach isolated-vm contexts. Each Function
+  // constructor is replaced by one that refuses, with the same name, length and prototype, so
+  // instanceof and the prototypes' methods keep working; %AsyncFunction% & co. inherit from the
+  // refusing Function as the originals inherit from %Function%, so no chain reaches an original.
+  function refuseCodeGeneration() {
+    return deny('code-generation', 'generating code from a string (eval, new Function and the other Function constructors) is not available in the Beddel sandbox');
+  }
+  function refusingConstructor(prototypeObject, name, parent) {
+    const refusing = { __proto__: null, [name]: function (_source) { return refuseCodeGeneration(); } }[name];
+    defineProperty(refusing, 'prototype', { __proto__: null, value: prototypeObject, writable: false, enumerable: false, configurable: false });
+    setPrototypeOf(refusing, parent);
+    const writable = getOwnPropertyDescriptor(prototypeObject, 'constructor').writable;
+    defineProperty(prototypeObject, 'constructor', { __proto__: null, value: refusing, writable: writable, enumerable: false, configurable: true });
+    return refusing;
+  }
+  const RefusingFunction = refusingConstructor(FunctionPrototype, 'Function', FunctionPrototype);
+  refusingConstructor(AsyncFunctionPrototype, 'AsyncFunction', RefusingFunction);
+  refusingConstructor(GeneratorFunctionPrototype, 'GeneratorFunction', RefusingFunction);
+  refusingConstructor(AsyncGeneratorFunctionPrototype, 'AsyncGeneratorFunction', RefusingFunction);
+  defineProperty(g, 'Function', hidden(RefusingFunction));
+  // eval of a non-string returns it unchanged, as the built-in does; only text is refused.
+  defineProperty(g, 'eval', hidden({ __proto__: null, eval(source) { return typeof source === 'string' ? refuseCodeGeneration() : source; } }.eval));
+
+  // ---- Bounded input to the other uninterruptible parsers ----
+  // JSON.parse accepts the larger of 1 MiB and the execution's own input (which the harness
+  // parsed already); set per run.
+  const JSON_TEXT_FLOOR = 1048576;
+  let jsonTextCap = JSON_TEXT_FLOOR;
+  defineProperty(JSON, 'parse', hidden({
+    __proto__: null,
+    parse(text, reviver) {
+      const source = stringOf(text);
+      if (source.length > jsonTextCap) {
+        throw new RangeErrorConstructor('JSON.parse accepts at most ' + jsonTextCap + ' characters in the Beddel sandbox (got ' + source.length + ')');
+      }
+      return parse(source, reviver);
+    },
+  }.parse));
+  // V8 parses a regular expression when it is made and compiles it at first use, both without
+  // checking the timeout: up to ~30 ms per KiB of source (\p{...} classes with the u and i flags). The
+  // source every run-time regular expression would get is worked out first, as the built-in
+  // does (a RegExp object keeps its own, already bounded, source; an object with Symbol.match
+  // gives .source and .flags; anything else goes through ToString), checked, and only then
+  // handed to the native constructor as a string.
+  const REGEXP_SOURCE_CAP = 4096;
+  function isRegExpObject(value) {
+    try {
+      regExpSource(value);
+      return value !== NativeRegExp.prototype;
+    } catch (_) {
+      return false;
+    }
+  }
+  function boundedSource(pattern) {
+    const source = pattern === undefined ? '' : stringOf(pattern);
+    if (source.length > REGEXP_SOURCE_CAP) {
+      throw new RangeErrorConstructor('regular expressions built at run time accept at most ' + REGEXP_SOURCE_CAP + ' characters of source in the Beddel sandbox (got ' + source.length + ')');
+    }
+    return source;
+  }
+  /** RegExp constructor arguments with the pattern replaced by its checked source text. */
+  function boundedRegExpArguments(pattern, flags) {
+    if (pattern !== null && (typeof pattern === 'object' || typeof pattern === 'function')) {
+      if (isRegExpObject(pattern)) return [pattern, flags];
+      const matcher = pattern[symbolMatch];
+      if (matcher !== undefined && matcher) {
+        const source = pattern.source;
+        return [boundedSource(source), flags === undefined ? pattern.flags : flags];
+      }
+    }
+    return [boundedSource(pattern), flags];
+  }
+  const SafeRegExp = new Proxy(NativeRegExp, {
+    __proto__: null,
+    apply(target, thisArg, args) {
+      return applyFunction(target, thisArg, boundedRegExpArguments(args.length > 0 ? args[0] : undefined, args.length > 1 ? args[1] : undefined));
+    },
+    construct(target, args, newTarget) {
+      const bounded = boundedRegExpArguments(args.length > 0 ? args[0] : undefined, args.length > 1 ? args[1] : undefined);
+      return construct(target, bounded, newTarget === SafeRegExp ? target : newTarget);
+    },
+  });
+  defineProperty(g, 'RegExp', hidden(SafeRegExp));
+  defineProperty(NativeRegExp.prototype, 'constructor', hidden(SafeRegExp));
+  /** What a String method taking a pattern hands to the RegExp machinery: a custom matcher object as is, else a checked RegExp. */
+  function patternFor(regexp, method, flags) {
+    if (regexp !== undefined && regexp !== null && (typeof regexp === 'object' || typeof regexp === 'function')) {
+      const custom = regexp[method];
+      if (custom !== undefined && custom !== null) return regexp;
+    }
+    return construct(NativeRegExp, [boundedSource(regexp), flags]);
+  }
+  const patternMethods = {
+    __proto__: null,
+    compile(pattern, flags) {
+      const bounded = boundedRegExpArguments(pattern, flags);
+      return nativeRegExpCompile(this, bounded[0], bounded[1]);
+    },
+    match(regexp) {
+      return this === undefined || this === null ? nativeMatch(this, regexp) : nativeMatch(this, patternFor(regexp, symbolMatch, undefined));
+    },
+    matchAll(regexp) {
+      return this === undefined || this === null ? nativeMatchAll(this, regexp) : nativeMatchAll(this, patternFor(regexp, symbolMatchAll, 'g'));
+    },
+    search(regexp) {
+      return this === undefined || this === null ? nativeSearch(this, regexp) : nativeSearch(this, patternFor(regexp, symbolSearch, undefined));
+    },
+  };
+  defineProperty(NativeRegExp.prototype, 'compile', hidden(patternMethods.compile));
+  defineProperty(String.prototype, 'match', hidden(patternMethods.match));
+  defineProperty(String.prototype, 'matchAll', hidden(patternMethods.matchAll));
+  defineProperty(String.prototype, 'search', hidden(patternMethods.search));
+
+  // ---- A Symbol.for registry per execution ----
+  // The built-in registry belongs to the isolate, not the context: what one execution registers
+  // would stay (and be measurable) in the next. Maps with a null prototype, used only through
+  // the captured methods. Reset per run (the frozen realm reuses the context).
+  function newRegistry() {
+    const registry = new NativeMap();
+    setPrototypeOf(registry, null);
+    return registry;
+  }
+  let symbolsByKey = newRegistry();
+  let keysBySymbol = newRegistry();
+  const symbolRegistry = {
+    __proto__: null,
+    for(key) {
+      const name = stringOf(key);
+      const existing = mapGet(symbolsByKey, name);
+      if (existing !== undefined) return existing;
+      const symbol = NativeSymbol(name);
+      mapSet(symbolsByKey, name, symbol);
+      mapSet(keysBySymbol, symbol, name);
+      return symbol;
+    },
+    keyFor(symbol) {
+      if (typeof symbol !== 'symbol') throw new TypeErrorConstructor('Symbol.keyFor expects a symbol');
+      return mapGet(keysBySymbol, symbol);
+    },
+  };
+  defineProperty(NativeSymbol, 'for', hidden(symbolRegistry.for));
+  defineProperty(NativeSymbol, 'keyFor', hidden(symbolRegistry.keyFor));
+
+  // ---- beddel.log: lines in a null-prototype store, bounded in lines and UTF-8 bytes ----
+  let logLines = createObject(null);
+  let logCount = 0;
+  let logBytes = 0;
+  let logTruncated = false;
+
+  /** UTF-8 length of text (a lone surrogate is written as U+FFFD, 3 bytes); stops counting past limit. */
+  function utf8Length(text, limit) {
+    const length = text.length;
+    let bytes = 0;
+    for (let index = 0; index < length && bytes <= limit; index++) {
+      const unit = charCodeAt(text, index);
+      if (unit < 0x80) bytes += 1;
+      else if (unit < 0x800) bytes += 2;
+      else if (unit >= 0xd800 && unit <= 0xdbff && index + 1 < length && charCodeAt(text, index + 1) >= 0xdc00 && charCodeAt(text, index + 1) <= 0xdfff) {
+        bytes += 4;
+        index++;
+      } else bytes += 3;
+    }
+    return bytes;
+  }
   function formatLogArgument(value) {
     if (typeof value === 'string') return value;
+    // The tenant's own value, formatted with its own toJSON / toString: the result is only text.
     try {
       const json = stringify(value);
-      return json === undefined ? toText(value) : json;
+      return typeof json === 'string' ? json : toText(value);
     } catch (_) {
       try { return toText(value); } catch (__) { return '[unprintable]'; }
     }
@@ -167,13 +353,18 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
     if (logTruncated) return;
     let line = '';
     for (let index = 0; index < arguments.length; index++) line += (index === 0 ? '' : ' ') + formatLogArgument(arguments[index]);
-    if (logs.length >= grants.log.maxLines || logBytes + line.length > grants.log.maxBytes) {
+    const maxLines = grants.log.maxLines;
+    const maxBytes = grants.log.maxBytes;
+    const bytes = utf8Length(line, maxBytes - logBytes);
+    if (logCount >= maxLines || logBytes + bytes > maxBytes) {
       logTruncated = true;
-      pushItem(logs, '[beddel: log truncated at ' + grants.log.maxLines + ' lines / ' + grants.log.maxBytes + ' bytes]');
+      logLines[logCount] = '[beddel: log truncated at ' + maxLines + ' lines / ' + maxBytes + ' bytes]';
+      logCount += 1;
       return;
     }
-    logBytes += line.length;
-    pushItem(logs, line);
+    logBytes += bytes;
+    logLines[logCount] = line;
+    logCount += 1;
   }
   function secret(key) {
     if (grants === null || !grants.secrets) return deny('secrets', 'beddel.secret() needs it');
@@ -182,26 +373,31 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
     return grants.secrets[name];
   }
 
-  // SHA-256 (FIPS 180-4) over the UTF-8 bytes of a string, in the guest.
-  const K = [
+  // SHA-256 (FIPS 180-4) over the UTF-8 bytes of a string, in the guest. Sizes are kept in locals:
+  // a typed array's length is a getter on %TypedArray%.prototype, which a tenant can redefine.
+  const K = new Int32ArrayConstructor([
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
     0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
     0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
     0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
     0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-  ];
+  ]);
+  function hexWord(word) {
+    return sliceText('00000000' + numberToString(word >>> 0, 16), -8);
+  }
   function sha256(text) {
     if (grants === null || grants.hash !== true) return deny('hash', 'beddel.sha256() needs it');
     const bytes = unescapeText(encodeUri(toText(text)));
     const length = bytes.length;
-    const words = new Int32ArrayConstructor((((length + 8) >> 6) + 1) * 16);
+    const wordCount = (((length + 8) >> 6) + 1) * 16;
+    const words = new Int32ArrayConstructor(wordCount);
     for (let index = 0; index < length; index++) words[index >> 2] |= charCodeAt(bytes, index) << (24 - (index % 4) * 8);
     words[length >> 2] |= 0x80 << (24 - (length % 4) * 8);
-    words[words.length - 1] = length * 8;
+    words[wordCount - 1] = length * 8;
     let h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a, h4 = 0x510e527f, h5 = 0x9b05688c, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
     const w = new Int32ArrayConstructor(64);
-    for (let block = 0; block < words.length; block += 16) {
+    for (let block = 0; block < wordCount; block += 16) {
       for (let t = 0; t < 64; t++) {
         if (t < 16) w[t] = words[block + t];
         else {
@@ -222,13 +418,11 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
       h0 = (h0 + a) | 0; h1 = (h1 + b) | 0; h2 = (h2 + c) | 0; h3 = (h3 + d) | 0;
       h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + gg) | 0; h7 = (h7 + h) | 0;
     }
-    let hex = '';
-    const state = [h0, h1, h2, h3, h4, h5, h6, h7];
-    for (let index = 0; index < 8; index++) hex += sliceText('00000000' + numberToString(state[index] >>> 0, 16), -8);
-    return hex;
+    return hexWord(h0) + hexWord(h1) + hexWord(h2) + hexWord(h3) + hexWord(h4) + hexWord(h5) + hexWord(h6) + hexWord(h7);
   }
 
   defineProperty(g, 'beddel', {
+    __proto__: null,
     value: freeze({
       log: log,
       now: function now() { return clockNow(); },
@@ -242,51 +436,86 @@ export const GUEST_HARNESS_SOURCE = String.raw`(function () {
   });
 
   function takeLogs() {
-    const taken = logs;
-    logs = [];
-    // Built by hand: stringify of a whole array would consult Array.prototype.toJSON.
+    const lines = logLines;
+    const count = logCount;
+    logLines = createObject(null);
+    logCount = 0;
+    // Built by hand from strings: stringify of a string primitive consults no toJSON.
     let json = '[';
-    for (let index = 0; index < taken.length; index++) json += (index === 0 ? '' : ',') + stringify(taken[index]);
+    for (let index = 0; index < count; index++) json += (index === 0 ? '' : ',') + stringify(lines[index]);
     return json + ']';
+  }
+
+  function describe(error) {
+    try {
+      if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
+        const name = error.name;
+        const message = error.message;
+        const text = (typeof name === 'string' && name !== '' ? name + ': ' : '') + toText(message);
+        return text.length > MESSAGE_CAP ? sliceText(text, 0, MESSAGE_CAP) + '...' : text;
+      }
+      const text = 'a non-Error value was thrown: ' + toText(error);
+      return text.length > MESSAGE_CAP ? sliceText(text, 0, MESSAGE_CAP) + '...' : text;
+    } catch (_) {
+      return 'a value was thrown that cannot be described';
+    }
+  }
+  /** Grants are parsed without prototypes, so nothing added to Object.prototype reads as a grant. */
+  function withoutPrototype(_key, value) {
+    return value !== null && typeof value === 'object' && !isArray(value) ? assignObject(createObject(null), value) : value;
+  }
+  function failureRecord(kind, index, field, text) {
+    return kind + '{"i":' + index + ',"' + field + '":' + stringify(text) + '}';
   }
 
   function run(stepFunctions, stepNamesJson, inputJson, maxOutputUnits, capabilitiesJson) {
     // Reset per run: in the frozen-realm mode one context serves many executions.
-    // Grants are prototype-free, so nothing added to Object.prototype reads as a grant.
     grants = freeze(parse(capabilitiesJson, withoutPrototype));
-    logs = [];
+    logLines = createObject(null);
+    logCount = 0;
     logBytes = 0;
     logTruncated = false;
-    const stepNames = parse(stepNamesJson);
-    if (!isArray(stepFunctions) || stepFunctions.length !== stepNames.length) {
-      return 'S' + stringify({ m: 'the steps did not compile to one function each' });
+    symbolsByKey = newRegistry();
+    keysBySymbol = newRegistry();
+    jsonTextCap = inputJson.length > JSON_TEXT_FLOOR ? inputJson.length : JSON_TEXT_FLOOR;
+    try {
+      return runSteps(stepFunctions, parse(stepNamesJson), parse(inputJson), maxOutputUnits);
+    } finally {
+      symbolsByKey = newRegistry();
+      keysBySymbol = newRegistry();
     }
-    const input = parse(inputJson);
+  }
+  function runSteps(stepFunctions, stepNames, input, maxOutputUnits) {
+    const stepCount = stepNames.length;
+    if (!isArray(stepFunctions) || stepFunctions.length !== stepCount) {
+      return 'S{"m":' + stringify('the steps did not compile to one function each') + '}';
+    }
     const results = createObject(null);
     let value = null;
     let index = 0;
     try {
-      for (; index < stepFunctions.length; index++) {
+      for (; index < stepCount; index++) {
         const step = stepFunctions[index];
-        if (typeof step !== 'function') return 'S' + stringify({ m: 'step ' + index + ' is not a function' });
+        if (typeof step !== 'function') return 'S{"m":' + stringify('step ' + index + ' is not a function') + '}';
         value = step(input, results);
         if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function') {
-          return 'P' + stringify({ i: index });
+          return 'P{"i":' + index + '}';
         }
         results[stepNames[index]] = value;
       }
     } catch (error) {
       const capability = error !== null && typeof error === 'object' ? denialOf(denials, error) : undefined;
-      if (capability !== undefined) return 'D' + stringify({ i: index, c: capability });
-      return 'E' + stringify({ i: index, m: describe(error) });
+      if (capability !== undefined) return failureRecord('D', index, 'c', capability);
+      return failureRecord('E', index, 'm', describe(error));
     }
     let json;
     try {
+      // The tenant's own output, serialised with its own toJSON / getters: the result is only text.
       json = stringify(value === undefined ? null : value);
     } catch (error) {
-      return 'S' + stringify({ m: describe(error) });
+      return 'S{"m":' + stringify(describe(error)) + '}';
     }
-    if (json === undefined) json = 'null';
+    if (typeof json !== 'string') json = 'null';
     if (json.length > maxOutputUnits) return 'T' + json.length;
     return 'O' + json;
   }

@@ -68,6 +68,8 @@ const TIMEOUT_MESSAGE = 'Script execution timed out.';
 /** isolated-vm's timeout fires at the deadline; a "timed out" error well before it came from guest code. */
 const DEADLINE_SLACK_MS = 2;
 const MEMORY_MESSAGE = 'Isolate was disposed during execution due to memory limit';
+/** The capability name the harness reports for eval / new Function (never granted). */
+const CODE_GENERATION = 'code-generation';
 
 /**
  * Runs plans synchronously in per-tenant isolates of the current process.
@@ -468,19 +470,15 @@ function decodeEnvelope(
       };
     }
     case 'D': {
-      const record = parseGuestRecord(body);
-      const parsedCapability = (JSON.parse(body) as { c?: unknown }).c;
-      const capability = typeof parsedCapability === 'string' ? parsedCapability.slice(0, 40) : 'unknown';
-      const step = stepNames[record.i];
-      return {
-        ok: false,
-        error: {
-          code: ErrorCodes.CAPABILITY_DENIED,
-          message: `The step called the "${capability}" capability, which the tenant's security profile does not grant.`,
-          ...(step === undefined ? {} : { step }),
-        },
-        metrics,
-      };
+      const { i, c } = parseGuestRecord(body);
+      const capability = c.slice(0, 40);
+      const step = stepNames[i];
+      // No profile grants code generation (ADR 0005): say what the step did instead.
+      const message =
+        capability === CODE_GENERATION
+          ? 'The step tried to generate code from a string (eval, new Function or another Function constructor); the Beddel sandbox does not allow it.'
+          : `The step called the "${capability}" capability, which the tenant's security profile does not grant.`;
+      return { ok: false, error: { code: ErrorCodes.CAPABILITY_DENIED, message, ...(step === undefined ? {} : { step }) }, metrics };
     }
     case 'S': {
       const { m } = parseGuestRecord(body);
@@ -505,14 +503,15 @@ function outputTooLarge(size: number, maxOutputBytes: number, metrics: Execution
 }
 
 /** Parses the small JSON record the harness builds; tolerant of anything odd. */
-function parseGuestRecord(body: string): { i: number; m: string } {
+function parseGuestRecord(body: string): { i: number; m: string; c: string } {
   try {
-    const parsed = JSON.parse(body) as { i?: unknown; m?: unknown };
+    const parsed = JSON.parse(body) as { i?: unknown; m?: unknown; c?: unknown };
     return {
       i: typeof parsed.i === 'number' ? parsed.i : -1,
       m: typeof parsed.m === 'string' ? parsed.m : 'unknown error',
+      c: typeof parsed.c === 'string' ? parsed.c : 'unknown',
     };
   } catch {
-    return { i: -1, m: 'unknown error' };
+    return { i: -1, m: 'unknown error', c: 'unknown' };
   }
 }

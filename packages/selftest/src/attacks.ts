@@ -83,17 +83,18 @@ export const ATTACKS: readonly Attack[] = [
   {
     id: 'function-constructor-chains',
     category: 'escape',
-    checks: 'Climbs constructor chains (function, array, input object, generator, eval) to a Function and asks it for `process`; blocked when each chain reaches only the guest realm.',
+    checks: 'Climbs constructor chains (function, array, input object, generator, eval) to a Function and asks it for `process`; blocked when each chain refuses to generate code from the string, or reaches only the guest realm.',
     async run({ engine, tenant }) {
-      const body = `return [
-  (function () {}).constructor('return typeof process')(),
-  [].constructor.constructor('return typeof require')(),
-  input.constructor.constructor('return typeof process')(),
-  Object.getPrototypeOf(function* () {}).constructor('yield typeof process')().next().value,
-  eval('typeof process'),
-];`;
+      const body = `const chains = [
+  () => (function () {}).constructor('return typeof process')(),
+  () => [].constructor.constructor('return typeof require')(),
+  () => input.constructor.constructor('return typeof process')(),
+  () => Object.getPrototypeOf(function* () {}).constructor('yield typeof process')().next().value,
+  () => eval('typeof process'),
+];
+return chains.map((chain) => { try { return chain(); } catch (e) { return e instanceof Error && e.name === 'CapabilityDenied' ? 'refused' : 'threw ' + String(e); } });`;
       const result = await engine.tenant(tenant('a')).run(transformation(body), { a: 1 });
-      return expectOutput(result, (output) => Array.isArray(output) && output.length === 5 && output.every((type) => type === 'undefined'));
+      return expectOutput(result, (output) => Array.isArray(output) && output.length === 5 && output.every((type) => type === 'refused' || type === 'undefined'));
     },
   },
   {
