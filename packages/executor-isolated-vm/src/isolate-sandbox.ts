@@ -5,6 +5,7 @@ import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import { ErrorCodes } from '@beddel/contracts';
 import type { ExecutablePlan, ExecutionFailure, ExecutionLimits, ExecutionMetrics, ExecutionOutcome, GuestCapabilities } from '@beddel/contracts';
 import { FROZEN_REALM_LOCKDOWN_SOURCE, GUEST_HARNESS_SOURCE, stepsScriptSource } from './guest-harness.js';
+import { ENVELOPE } from './guest-envelope.js';
 
 export interface IsolateSandboxOptions {
   /** Isolates kept warm in this process; the least recently used tenant is evicted beyond it. */
@@ -68,8 +69,6 @@ const TIMEOUT_MESSAGE = 'Script execution timed out.';
 /** isolated-vm's timeout fires at the deadline; a "timed out" error well before it came from guest code. */
 const DEADLINE_SLACK_MS = 2;
 const MEMORY_MESSAGE = 'Isolate was disposed during execution due to memory limit';
-/** The capability name the harness reports for eval / new Function (never granted). */
-const CODE_GENERATION = 'code-generation';
 
 /**
  * Runs plans synchronously in per-tenant isolates of the current process.
@@ -442,21 +441,21 @@ function decodeEnvelope(
   const kind = envelope[0];
   const body = envelope.slice(1);
   switch (kind) {
-    case 'O': {
+    case ENVELOPE.output: {
       const bytes = Buffer.byteLength(body, 'utf8');
       if (bytes > maxOutputBytes) return outputTooLarge(bytes, maxOutputBytes, metrics);
       return { ok: true, outputJson: body, metrics };
     }
-    case 'T':
+    case ENVELOPE.tooLarge:
       return outputTooLarge(Number(body), maxOutputBytes, metrics);
-    case 'E': {
+    case ENVELOPE.error: {
       const { i, m } = parseGuestRecord(body);
       const step = stepNames[i] ?? stepNames[stepNames.length - 1];
       const message = cap(m);
       const code = MEMORY_RANGE_ERRORS.some((prefix) => message.startsWith(prefix)) ? ErrorCodes.MEMORY_LIMIT : ErrorCodes.RUNTIME_ERROR;
       return { ok: false, error: { code, message, ...(step === undefined ? {} : { step }) }, metrics };
     }
-    case 'P': {
+    case ENVELOPE.promise: {
       const { i } = parseGuestRecord(body);
       const step = stepNames[i];
       return {
@@ -469,18 +468,18 @@ function decodeEnvelope(
         metrics,
       };
     }
-    case 'D': {
+    case ENVELOPE.denied: {
       const { i, c } = parseGuestRecord(body);
       const capability = c.slice(0, 40);
       const step = stepNames[i];
       // No profile grants code generation (ADR 0005): say what the step did instead.
       const message =
-        capability === CODE_GENERATION
+        capability === ENVELOPE.codeGeneration
           ? 'The step tried to generate code from a string (eval, new Function or another Function constructor); the Beddel sandbox does not allow it.'
           : `The step called the "${capability}" capability, which the tenant's security profile does not grant.`;
       return { ok: false, error: { code: ErrorCodes.CAPABILITY_DENIED, message, ...(step === undefined ? {} : { step }) }, metrics };
     }
-    case 'S': {
+    case ENVELOPE.notSerialisable: {
       const { m } = parseGuestRecord(body);
       const step = stepNames[stepNames.length - 1];
       return {
