@@ -86,6 +86,7 @@
   const dateToString = bindCall(NativeDate.prototype.toString);
   const nativeRandom = bindCall(Math.random);
   const NativeRegExp = RegExp;
+  const RegExpPrototype = RegExp.prototype;
   const regExpSource = bindCall(/** @type {() => string} */ (/** @type {PropertyDescriptor} */ (getOwnPropertyDescriptor(RegExp.prototype, 'source')).get));
   const nativeRegExpCompile = bindCall(/** @type {(pattern: unknown, flags: unknown) => RegExp} */ (RegExp.prototype.compile));
   /** @typedef {(pattern: unknown) => unknown} PatternMethod */
@@ -274,7 +275,7 @@
   function isRegExpObject(value) {
     try {
       regExpSource(value);
-      return value !== NativeRegExp.prototype;
+      return value !== RegExpPrototype;
     } catch {
       return false;
     }
@@ -313,7 +314,7 @@
     },
   }));
   defineProperty(g, 'RegExp', hidden(SafeRegExp));
-  defineProperty(NativeRegExp.prototype, 'constructor', hidden(SafeRegExp));
+  defineProperty(RegExpPrototype, 'constructor', hidden(SafeRegExp));
   /** What a String method taking a pattern hands to the RegExp machinery: a custom matcher object as is, else a checked RegExp. */
   /** @param {any} regexp a tenant value @param {symbol} method @param {string | undefined} flags @returns {unknown} */
   function patternFor(regexp, method, flags) {
@@ -342,7 +343,7 @@
       return this === undefined || this === null ? nativeSearch(this, regexp) : nativeSearch(this, patternFor(regexp, symbolSearch, undefined));
     },
   };
-  defineProperty(NativeRegExp.prototype, 'compile', hidden(patternMethods.compile));
+  defineProperty(RegExpPrototype, 'compile', hidden(patternMethods.compile));
   defineProperty(StringPrototype, 'match', hidden(patternMethods.match));
   defineProperty(StringPrototype, 'matchAll', hidden(patternMethods.matchAll));
   defineProperty(StringPrototype, 'search', hidden(patternMethods.search));
