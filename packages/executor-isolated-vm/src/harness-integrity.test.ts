@@ -147,6 +147,61 @@ return [beddel.sha256('abc'), beddel.sha256('x'.repeat(200))];`;
   });
 });
 
+describe('every harness entry point works the same with the built-ins it could consult poisoned', () => {
+  // Each poison counts that it ran and misbehaves; the harness must call none of them. The poisoning
+  // itself avoids every poisoned path (index loops, captured Reflect.defineProperty, string counters).
+  const POISON = `let hitCount = 0;
+let hitNames = '';
+const hit = (name) => { hitCount += 1; hitNames += name + ' '; };
+const define = Reflect.defineProperty;
+const poison = (name) => function () { hit(name); return undefined; };
+const methods = [
+  [Array.prototype, 'push'], [Array.prototype, 'join'], [Array.prototype, 'slice'], [Array.prototype, 'map'],
+  [Function.prototype, 'call'], [Function.prototype, 'apply'], [Function.prototype, 'bind'],
+  [Map.prototype, 'get'], [Map.prototype, 'set'], [Map.prototype, 'has'], [WeakMap.prototype, 'get'], [WeakMap.prototype, 'set'],
+  [String.prototype, 'charCodeAt'], [String.prototype, 'slice'], [String.prototype, 'toString'], [Number.prototype, 'toString'],
+  [Object.prototype, 'toString'], [Object.prototype, 'valueOf'], [Object.prototype, 'hasOwnProperty'], [Object.prototype, 'toJSON'],
+  [Date.prototype, 'toString'], [RegExp.prototype, 'exec'], [Reflect, 'construct'], [Reflect, 'apply'],
+  [Object, 'defineProperty'], [Object, 'create'], [Object, 'freeze'], [Object, 'assign'], [JSON, 'stringify'],
+  [Array.prototype, Symbol.iterator],
+];
+for (let i = 0; i < methods.length; i++) {
+  const key = methods[i][1];
+  define(methods[i][0], key, { __proto__: null, value: poison(typeof key === 'symbol' ? 'iterator' : key), writable: true, configurable: true });
+}
+const accessors = ['0', '1', 'length', 'get', 'set', 'value', 'then', 'resolutionMs', 'maxBytes'];
+for (let i = 0; i < accessors.length; i++) {
+  const key = accessors[i];
+  define(Object.prototype, key, { __proto__: null, configurable: true, get() { hit('get ' + key); return undefined; }, set(_v) { hit('set ' + key); } });
+}
+`;
+  const grants: GuestCapabilities = { clock: { resolutionMs: 1000 }, hash: true, log: { maxLines: 5, maxBytes: 100 }, secrets: { KEY: 'value' } };
+
+  it('clock, hash, secrets, log, Symbol.for, JSON.parse, RegExp and the code-generation refusal', () => {
+    // The step reports through one string it builds by hand: its own Array and JSON methods are poisoned too.
+    const body = `${POISON}
+let report = '';
+const add = (value) => { report += (value === true ? 'T' : value === false ? 'F' : value) + ','; };
+const denied = (f) => { try { f(); return 'no error'; } catch (e) { return e instanceof Error ? e.name : 'odd'; } };
+add(typeof Date.now() === 'number' && Date.now() % 1000 === 0); add(new Date(0).getTime() === 0); add(typeof Date() === 'string');
+add(beddel.sha256('abc') === ${JSON.stringify(createHash('sha256').update('abc').digest('hex'))});
+add(beddel.secret('KEY') === 'value'); add(denied(() => beddel.secret('OTHER')));
+beddel.log('line one');
+add(Symbol.for('k') === Symbol.for('k')); add(Symbol.keyFor(Symbol.for('k')) === 'k');
+add(JSON.parse('{"a":[1]}').a[0] === 1); add(denied(() => eval('1'))); add(denied(() => new RegExp('x'.repeat(5000)))); add(new RegExp('a').source === 'a');
+return report + '|' + hitCount + '|' + hitNames;`;
+    const outcome = run(body, grants);
+    expect(outcome).toMatchObject({ ok: true, logs: ['line one'] });
+    if (outcome.ok) expect(JSON.parse(outcome.outputJson)).toBe('T,T,T,T,T,CapabilityDenied,T,T,T,CapabilityDenied,RangeError,T,|0|');
+  });
+
+  it('an uncaught denial, a thrown error and a refused eval are still reported exactly', () => {
+    expect(run(`${POISON} return Math.random();`)).toMatchObject({ ok: false, error: { code: 'BEDDEL_CAPABILITY_DENIED', step: 's0' } });
+    expect(run(['return 1;', `${POISON} throw new TypeError('real');`])).toMatchObject({ ok: false, error: { code: 'BEDDEL_RUNTIME_ERROR', step: 's1', message: 'TypeError: real' } });
+    expect(run(`${POISON} return eval('1');`)).toMatchObject({ ok: false, error: { code: 'BEDDEL_CAPABILITY_DENIED', step: 's0' } });
+  });
+});
+
 describe('the frozen realm keeps the harness working', () => {
   it('denials, logs and hashes behave the same in a reused locked-down context', () => {
     const plan = planOf('beddel.log("é".repeat(Number(input.n))); return beddel.sha256("abc");');
