@@ -83,6 +83,13 @@ return results;`;
     expect(output(run(body))).toEqual([true, true, true, true, 'function', 'Function', 1, true, true, 'AsyncFunction', 'GeneratorFunction', 'AsyncGeneratorFunction', true, 2, 4, 6, true, 42, 1, 'function']);
   });
 
+  it('dynamic import() loads and runs nothing (isolated-vm has no module loader for guest code)', () => {
+    const started = performance.now();
+    expect(run('import("data:text/javascript,while (true) {}").catch(() => {}); return 1;')).toMatchObject({ ok: true, outputJson: '1' });
+    expect(performance.now() - started).toBeLessThan(testLimits.timeoutMs);
+    expect(run('import("data:text/javascript,1"); return 1;')).toMatchObject({ ok: false, error: { code: 'BEDDEL_RUNTIME_ERROR', message: 'Not supported' } });
+  });
+
   it('a huge string of code fails at once instead of compiling past the timeout', () => {
     // Unrefused, new Function over 16 MB of code compiles for ~1.2 s here, uninterruptibly.
     const limits = { ...testLimits, timeoutMs: 100, memoryLimitMb: 64 };
