@@ -32,9 +32,6 @@ describe('frozen realm: executions share a context but no state', () => {
 
   it.each([
     ['a global property', 'globalThis.planted = input.secret;', 'return typeof globalThis.planted;', 'undefined'],
-    ['a global var through indirect eval', '(0, eval)("var plantedVar = 1");', 'return typeof plantedVar;', 'undefined'],
-    ['a global lexical binding through indirect eval', '(0, eval)("let plantedLet = 1"); return (0, eval)("typeof plantedLet");', 'return (0, eval)("typeof plantedLet");', 'undefined'],
-    ['a global function through indirect eval', '(0, eval)("function plantedFn() { return 1; }");', 'return typeof plantedFn;', 'undefined'],
     ['Object.prototype', 'Object.prototype.planted = input.secret;', 'return ({}).planted === undefined ? "undefined" : "leaked";', 'undefined'],
     ['Array.prototype.push', 'Array.prototype.push = () => "hijacked";', 'const a = []; return String(a.push(1));', '1'],
     ['JSON.parse', 'JSON.parse = () => "forged";', 'return JSON.parse("\\"real\\"");', 'real'],
@@ -52,6 +49,16 @@ describe('frozen realm: executions share a context but no state', () => {
     // Planting is refused (a frozen object throws in strict mode) or, where it could run, invisible.
     if (!planted.ok) expect(planted.error.code).toBe('BEDDEL_RUNTIME_ERROR');
     expect(output(run('probe'))).toBe(expected);
+  });
+
+  it.each([
+    ['a global var', '(0, eval)("var plantedVar = 1");', 'return typeof plantedVar;'],
+    ['a global lexical binding', '(0, eval)("let plantedLet = 1");', 'return typeof plantedLet;'],
+    ['a global function', '(0, eval)("function plantedFn() { return 1; }");', 'return typeof plantedFn;'],
+  ])('%s through indirect eval: refused (no code generation from strings, ADR 0005)', (_what, plant, probe) => {
+    const run = reused(`t-eval-${_what.replace(/[^a-z]/gi, '')}`, `if (input.phase === 'plant') { ${plant} return 'planted'; } ${probe}`);
+    expect(run('plant', { secret: 's3cr3t' })).toMatchObject({ ok: false, error: { code: 'BEDDEL_CAPABILITY_DENIED' } });
+    expect(output(run('probe'))).toBe('undefined');
   });
 
   it('prototypes reachable only through instances are frozen too (Intl.Segmenter segments, iterators)', () => {

@@ -6,6 +6,7 @@ import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import { ErrorCodes } from '@beddel/contracts';
 import type { ExecutablePlan, ExecutionFailure, ExecutionLimits, ExecutionMetrics, ExecutionOutcome, GuestCapabilities } from '@beddel/contracts';
 import { FROZEN_REALM_LOCKDOWN_SOURCE, GUEST_HARNESS_SOURCE, stepsScriptSource } from './guest-harness.js';
+import { ENVELOPE } from './guest-envelope.js';
 
 export interface IsolateSandboxOptions {
   /** Isolates kept warm in this process; the least recently used tenant is evicted beyond it. */
@@ -617,21 +618,21 @@ function decodeEnvelope(
   const kind = envelope[0];
   const body = envelope.slice(1);
   switch (kind) {
-    case 'O': {
+    case ENVELOPE.output: {
       const bytes = Buffer.byteLength(body, 'utf8');
       if (bytes > maxOutputBytes) return outputTooLarge(bytes, maxOutputBytes, metrics);
       return { ok: true, outputJson: body, metrics };
     }
-    case 'T':
+    case ENVELOPE.tooLarge:
       return outputTooLarge(Number(body), maxOutputBytes, metrics);
-    case 'E': {
+    case ENVELOPE.error: {
       const { i, m } = parseGuestRecord(body);
       const step = stepNames[i] ?? stepNames[stepNames.length - 1];
       const message = cap(m);
       const code = MEMORY_RANGE_ERRORS.some((prefix) => message.startsWith(prefix)) ? ErrorCodes.MEMORY_LIMIT : ErrorCodes.RUNTIME_ERROR;
       return { ok: false, error: { code, message, ...(step === undefined ? {} : { step }) }, metrics };
     }
-    case 'P': {
+    case ENVELOPE.promise: {
       const { i } = parseGuestRecord(body);
       const step = stepNames[i];
       return {
@@ -644,22 +645,18 @@ function decodeEnvelope(
         metrics,
       };
     }
-    case 'D': {
-      const record = parseGuestRecord(body);
-      const parsedCapability = (JSON.parse(body) as { c?: unknown }).c;
-      const capability = typeof parsedCapability === 'string' ? parsedCapability.slice(0, 40) : 'unknown';
-      const step = stepNames[record.i];
-      return {
-        ok: false,
-        error: {
-          code: ErrorCodes.CAPABILITY_DENIED,
-          message: `The step called the "${capability}" capability, which the tenant's security profile does not grant.`,
-          ...(step === undefined ? {} : { step }),
-        },
-        metrics,
-      };
+    case ENVELOPE.denied: {
+      const { i, c } = parseGuestRecord(body);
+      const capability = c.slice(0, 40);
+      const step = stepNames[i];
+      // No profile grants code generation (ADR 0005): say what the step did instead.
+      const message =
+        capability === ENVELOPE.codeGeneration
+          ? 'The step tried to generate code from a string (eval, new Function or another Function constructor); the Beddel sandbox does not allow it.'
+          : `The step called the "${capability}" capability, which the tenant's security profile does not grant.`;
+      return { ok: false, error: { code: ErrorCodes.CAPABILITY_DENIED, message, ...(step === undefined ? {} : { step }) }, metrics };
     }
-    case 'S': {
+    case ENVELOPE.notSerialisable: {
       const { m } = parseGuestRecord(body);
       const step = stepNames[stepNames.length - 1];
       return {
@@ -682,14 +679,15 @@ function outputTooLarge(size: number, maxOutputBytes: number, metrics: Execution
 }
 
 /** Parses the small JSON record the harness builds; tolerant of anything odd. */
-function parseGuestRecord(body: string): { i: number; m: string } {
+function parseGuestRecord(body: string): { i: number; m: string; c: string } {
   try {
-    const parsed = JSON.parse(body) as { i?: unknown; m?: unknown };
+    const parsed = JSON.parse(body) as { i?: unknown; m?: unknown; c?: unknown };
     return {
       i: typeof parsed.i === 'number' ? parsed.i : -1,
       m: typeof parsed.m === 'string' ? parsed.m : 'unknown error',
+      c: typeof parsed.c === 'string' ? parsed.c : 'unknown',
     };
   } catch {
-    return { i: -1, m: 'unknown error' };
+    return { i: -1, m: 'unknown error', c: 'unknown' };
   }
 }

@@ -83,17 +83,45 @@ export const ATTACKS: readonly Attack[] = [
   {
     id: 'function-constructor-chains',
     category: 'escape',
-    checks: 'Climbs constructor chains (function, array, input object, generator, eval) to a Function and asks it for `process`; blocked when each chain reaches only the guest realm.',
+    checks: 'Climbs constructor chains (function, array, input object, generator, eval) to a Function and asks it for `process`; blocked when each chain refuses to generate code from the string, or reaches only the guest realm.',
     async run({ engine, tenant }) {
-      const body = `return [
-  (function () {}).constructor('return typeof process')(),
-  [].constructor.constructor('return typeof require')(),
-  input.constructor.constructor('return typeof process')(),
-  Object.getPrototypeOf(function* () {}).constructor('yield typeof process')().next().value,
-  eval('typeof process'),
-];`;
+      const body = `const chains = [
+  () => (function () {}).constructor('return typeof process')(),
+  () => [].constructor.constructor('return typeof require')(),
+  () => input.constructor.constructor('return typeof process')(),
+  () => Object.getPrototypeOf(function* () {}).constructor('yield typeof process')().next().value,
+  () => eval('typeof process'),
+];
+return chains.map((chain) => { try { return chain(); } catch (e) { return e instanceof Error && e.name === 'CapabilityDenied' ? 'refused' : 'threw ' + String(e); } });`;
       const result = await engine.tenant(tenant('a')).run(transformation(body), { a: 1 });
-      return expectOutput(result, (output) => Array.isArray(output) && output.length === 5 && output.every((type) => type === 'undefined'));
+      return expectOutput(result, (output) => Array.isArray(output) && output.length === 5 && output.every((type) => type === 'refused' || type === 'undefined'));
+    },
+  },
+  {
+    id: 'code-generation-from-strings',
+    category: 'resource',
+    checks: 'Generates code from strings (direct and indirect eval, the Function, AsyncFunction, GeneratorFunction and AsyncGeneratorFunction constructors), then compiles 8 MB of code, which V8 does without checking the timeout; blocked with BEDDEL_CAPABILITY_DENIED when every route refuses.',
+    async run({ engine, tenant }) {
+      const body = `const routes = [() => eval('1'), () => (0, eval)('1'), () => Function('return 1'), () => Object.getPrototypeOf(async function () {}).constructor('return 1'),
+  () => Object.getPrototypeOf(function* () {}).constructor('yield 1'), () => Object.getPrototypeOf(async function* () {}).constructor('yield 1')];
+const generated = [];
+for (const route of routes) { try { route(); generated.push(String(route)); } catch (e) { if (!(e instanceof Error) || e.name !== 'CapabilityDenied') generated.push(String(route)); } }
+if (generated.length > 0) return generated;
+return new Function('1;'.repeat(4e6));`;
+      return expectCode(await engine.tenant(tenant('a')).run(transformation(body, 'timeoutMs: 100'), {}), 'BEDDEL_CAPABILITY_DENIED');
+    },
+  },
+  {
+    id: 'uninterruptible-parsers',
+    category: 'resource',
+    checks: 'Feeds huge text to parsers V8 runs without checking the timeout: JSON.parse of 2.4 MB, `new RegExp` and String.prototype.match with huge sources; blocked when each refuses with a RangeError inside a 200 ms limit.',
+    async run({ engine, tenant }) {
+      const body = `const refused = [];
+try { JSON.parse('{' + '"a":1,'.repeat(4e5) + '"a":1}'); } catch (e) { if (e instanceof RangeError) refused.push('JSON.parse'); }
+try { new RegExp('\\\\p{L}'.repeat(20000), 'u').test('x'); } catch (e) { if (e instanceof RangeError) refused.push('RegExp'); }
+try { 'x'.match('(?:a|b)'.repeat(3000)); } catch (e) { if (e instanceof RangeError) refused.push('match'); }
+return refused;`;
+      return expectOutput(await engine.tenant(tenant('a')).run(transformation(body, 'timeoutMs: 200'), {}), (output) => Array.isArray(output) && output.length === 3);
     },
   },
   {
@@ -173,6 +201,26 @@ return found;`;
       const id = tenant('a');
       await engine.tenant(id).run(transformation(PLANT), { secret: 'selftest-secret' });
       return expectOutput(await engine.tenant(id).run(transformation(PROBE), {}), (output) => Array.isArray(output) && output.length === 0);
+    },
+  },
+  {
+    id: 'symbol-registry-carry-over',
+    category: 'cross-execution',
+    checks: 'One execution registers 6 MiB of keys with Symbol.for (a registry V8 keeps per isolate, not per context); the next execution of the same tenant measures, by the largest ArrayBuffer it can still allocate, whether that memory is still held; blocked when it is not.',
+    async run({ engine, tenant }) {
+      const id = tenant('a');
+      const body = `if (input.plant) { for (let i = 0; i < 6; i++) Symbol.for(String.fromCharCode(97 + i) + 'x'.repeat(1024 * 1024 - 1)); return -1; }
+let low = 0, high = 64 * 1024 * 1024;
+while (high - low > 256 * 1024) { const middle = Math.floor((low + high) / 2); try { new ArrayBuffer(middle); low = middle; } catch (e) { high = middle; } }
+return low;`;
+      const source = transformation(body, 'timeoutMs: 5000, memoryLimitMb: 16');
+      await engine.tenant(id).run(source, { plant: false });
+      const before = await engine.tenant(id).run(source, { plant: false });
+      await engine.tenant(id).run(source, { plant: true });
+      const after = await engine.tenant(id).run(source, { plant: false });
+      const mib = 1024 * 1024;
+      const held = before.ok && after.ok && typeof before.output === 'number' && typeof after.output === 'number' ? (before.output - after.output) / mib : Number.NaN;
+      return { blocked: before.ok && (before.output as number) > 6 * mib && held < 2, observed: `${observed(before)}; after planting: ${observed(after)}` };
     },
   },
   {
@@ -282,6 +330,45 @@ return caught;`;
       const result = await engine.tenant(tenant('a')).run(transformation(body), {});
       if (!result.ok) return expectCode(result, 'BEDDEL_RUNTIME_ERROR');
       return expectOutput(result, (output) => Array.isArray(output) && output.length === 0);
+    },
+  },
+  {
+    id: 'harness-trap-poisoning',
+    category: 'capability',
+    checks: 'Defines Proxy trap names (get, has, construct, ownKeys, ...) on Object.prototype, hoping the sandbox\'s own Proxy handlers inherit them and hand over the native Date; blocked when nothing is caught and the clock stays denied, or when the poisoning is refused (frozen realm).',
+    async run({ engine, tenant }) {
+      const body = `let caught = null;
+const traps = ['get', 'set', 'has', 'deleteProperty', 'defineProperty', 'getOwnPropertyDescriptor', 'ownKeys', 'apply', 'construct', 'getPrototypeOf', 'setPrototypeOf', 'isExtensible', 'preventExtensions'];
+for (const trap of traps) Object.defineProperty(Object.prototype, trap, { __proto__: null, configurable: true, writable: true, value: function (target, ...rest) { if (typeof target === 'function' && caught === null) caught = target; return Reflect[trap](target, ...rest); } });
+try { Date.now(); } catch (e) {}
+try { new Date(0); Date(); 'now' in Date; Reflect.ownKeys(Date); Object.getOwnPropertyDescriptor(Date, 'now'); Object.getPrototypeOf(Date); Object.isExtensible(Date); } catch (e) {}
+try { new ArrayBuffer(8); Reflect.ownKeys(ArrayBuffer); } catch (e) {}
+for (const trap of traps) delete Object.prototype[trap];
+if (caught !== null) return 'caught ' + caught.name + ': ' + new caught().getTime();
+return Date.now();`;
+      return expectCode(await engine.tenant(tenant('a')).run(transformation(body), {}), 'BEDDEL_CAPABILITY_DENIED', 'BEDDEL_RUNTIME_ERROR');
+    },
+  },
+  {
+    id: 'error-record-forgery',
+    category: 'capability',
+    checks: 'A second step poisons Object.prototype.toJSON before throwing, hoping the sandbox\'s error record blames the first step with a forged message; blocked when the error names the second step with its real message (or the poisoning is refused, frozen realm).',
+    async run({ engine, tenant }) {
+      const source = `apiVersion: beddel/v1
+kind: Transformation
+metadata: { name: selftest, version: 1.0.0 }
+spec:
+  steps:
+    - name: innocent
+      run: return 1;
+    - name: attack
+      run: |
+        Object.prototype.toJSON = function () { return { i: 0, m: 'forged' }; };
+        throw new Error('real');
+`;
+      const result = await engine.tenant(tenant('a')).run(source, {});
+      const honest = !result.ok && result.error.code === 'BEDDEL_RUNTIME_ERROR' && result.error.step === 'attack' && result.error.message !== 'forged';
+      return { blocked: honest, observed: result.ok ? observed(result) : `${result.error.code} at ${String(result.error.step)}: ${result.error.message}` };
     },
   },
   {

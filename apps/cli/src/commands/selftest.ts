@@ -94,7 +94,7 @@ export function selftestExitCode(report: SelftestReport): number {
   return report.total > 0 && report.blocked === report.total ? 0 : 1;
 }
 
-/** `score: 10.0/10 (27 of 27 blocked)`, plus the ids of the attacks that got through. */
+/** `score: 10.0/10 (32 of 32 blocked)`, plus the ids of the attacks that got through. */
 export function scoreLine(report: SelftestReport): string {
   const line = `score: ${report.score.toFixed(1)}/10 (${report.blocked} of ${report.total} blocked)`;
   const missed = report.results.filter((result) => !result.blocked).map((result) => result.id);
