@@ -130,9 +130,11 @@ describe('fatal out-of-memory is detected without V8 stderr text', () => {
 
 describe('CPU reported when the supervisor kills a worker', () => {
   it('a deadline kill reports the CPU the worker spent on the execution, not 0', async () => {
-    // A short deadline grace and work isolated-vm's timeout cannot stop: one huge JSON.parse.
+    // A short deadline grace and work isolated-vm's timeout cannot stop: one long built-in call
+    // (String#normalize over ~16 M characters; ~0.75 s here). A huge JSON.parse did this before
+    // the guest capped JSON.parse input (ADR 0005).
     const pool = await startedPool({ deadlineGraceMs: 50 });
-    const body = `const src = '[' + '1,'.repeat(20_000_000) + '1]'; return JSON.parse(src).length;`;
+    const body = `return '\\u1E9B\\u0323'.repeat(8_000_000).normalize('NFKC').length;`;
     const outcome = await pool.execute(request('spender', body, {}, { timeoutMs: 300, memoryLimitMb: 256 }));
     expect(codeOf(outcome)).toBe('BEDDEL_TIMEOUT');
     expect(outcome.metrics.cpuMs).toBeGreaterThan(100);
