@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_LOG, canonicalJson } from '@beddel/contracts';
 import type { AuditEntry, AuditLog, EnginePlugin, RunResult } from '@beddel/contracts';
@@ -72,8 +73,7 @@ describe('review: one input, one output', () => {
   // Measured: exit status 1, stdout "caller caught: Cannot convert object to primitive value"
   // and no "still alive"; stderr "TypeError: Cannot convert object to primitive value
   // at messageOf (run-values.js)".
-  it.fails('an input whose toJSON throws Object.create(null) is BEDDEL_INPUT_INVALID, audited, and the host survives', async () => {
-    const { spawnSync } = await import('node:child_process');
+  it.fails('an input whose toJSON throws Object.create(null) is BEDDEL_INPUT_INVALID, audited, and the host survives', () => {
     const script = `import { createEngine } from '@beddel/engine';
 import { isolatedVmExecutor } from '@beddel/executor-isolated-vm';
 import { AUDIT_LOG } from '@beddel/contracts';
@@ -119,6 +119,37 @@ await engine.close();`;
     lag = Math.max(lag, performance.now() - last);
     expect(lag).toBeLessThan(300);
   }, 120_000);
+
+  // HOLE (critical): same class, and it kills the host. A recursive anyOf in the tenant's output
+  // schema makes ajv (allErrors: true) try both branches at every level and keep every error:
+  // time and memory double per level of a ~2-byte-per-level output. Measured (default heap, ~4 GB
+  // here): depth 14 / 16 / 18 take 506 / 1,691 / 6,344 ms; depth 20 ends the host process with V8's
+  // fatal "JavaScript heap out of memory" after ~90 s (a 46-byte output). In the child below the
+  // heap is capped at 128 MB so the same crash takes ~2 s: depth 12 answers BEDDEL_OUTPUT_INVALID
+  // (exit 0), depth 16 aborts (exit 134, SIGABRT), no result, no audit record, every tenant gone.
+  function anyOfChild(depth: number): { stdout: string; stderr: string; status: number | null } {
+    const schema = "{ $ref: '#/definitions/n', definitions: { n: { anyOf: [ { type: array, items: { $ref: '#/definitions/n' } }, { type: array, items: { $ref: '#/definitions/n' } } ] } } }";
+    const script = `import { createEngine } from '@beddel/engine';
+import { isolatedVmExecutor } from '@beddel/executor-isolated-vm';
+const engine = await createEngine({ plugins: [isolatedVmExecutor({ mode: 'in-process' })] });
+const src = 'apiVersion: beddel/v1\\nkind: Transformation\\nmetadata: { name: x, version: 1.0.0 }\\nspec:\\n  outputSchema: ${schema.replaceAll("'", "\\'")}\\n  steps:\\n    - name: s\\n      run: |\\n        let v = 0; for (let i = 0; i < ${depth}; i++) v = [v]; return v;\\n';
+const result = await engine.tenant('t').run(src, null);
+console.log('code=' + (result.ok ? 'ok' : result.error.code));
+await engine.close();`;
+    return spawnSync(process.execPath, ['--no-node-snapshot', '--max-old-space-size=128', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8', timeout: 60_000 });
+  }
+
+  it.fails('a tenant output against an exponential recursive anyOf schema cannot end the host process (depth 16)', () => {
+    const child = anyOfChild(16);
+    expect(child.stdout).toContain('code=BEDDEL_OUTPUT_INVALID');
+    expect(child.status).toBe(0);
+  }, 90_000);
+
+  it('(control for the test above) the same child at depth 8 answers BEDDEL_OUTPUT_INVALID and exits 0', () => {
+    const child = anyOfChild(8);
+    expect(child.stdout).toContain('code=BEDDEL_OUTPUT_INVALID');
+    expect(child.status).toBe(0);
+  }, 90_000);
 
   // Defences that held: the guest, the schema and the audit see one value.
   it('a "__proto__" own key (from JSON text) stays an own data key for the guest, the schema and the audit', async () => {
