@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AUDIT_LOG, canonicalJson } from '@beddel/contracts';
 import type { AuditEntry, AuditLog, EnginePlugin, RunResult } from '@beddel/contracts';
 import { isolatedVmExecutor } from '@beddel/executor-isolated-vm';
@@ -150,6 +150,23 @@ await engine.close();`;
     expect(child.stdout).toContain('code=BEDDEL_OUTPUT_INVALID');
     expect(child.status).toBe(0);
   }, 90_000);
+
+  // HOLE (low, regression of 8788564): the caller's input is parsed back and depth-walked before
+  // maxInputBytes is checked, so an oversize input costs the host a full parse before it is
+  // refused. Measured: a 51 MB input (1,000,000 small items) takes 396 ms to stringify alone
+  // (the old path) and 1,282 ms / +350 MB of host heap through runValueFrom, then is refused.
+  it.fails('an input over maxInputBytes is refused without being parsed on the host', async () => {
+    const input = { blob: 'x'.repeat(2 * 1024 * 1024) };
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const result = await engine.tenant('values').run(echo(), input);
+      expect(codeOf(result)).toBe('BEDDEL_INPUT_TOO_LARGE');
+      const parsedLengths = parse.mock.calls.map(([text]) => text.length);
+      expect(parsedLengths.filter((length) => length > 2 * 1024 * 1024)).toEqual([]);
+    } finally {
+      parse.mockRestore();
+    }
+  });
 
   // Defences that held: the guest, the schema and the audit see one value.
   it('a "__proto__" own key (from JSON text) stays an own data key for the guest, the schema and the audit', async () => {
