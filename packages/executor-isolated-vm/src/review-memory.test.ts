@@ -119,6 +119,30 @@ describe('review: what the threshold leaves', () => {
   }, 60_000);
 });
 
+describe('review: false recycles of ordinary workloads', () => {
+  // HOLE (low, availability; errs on the safe side): evicting a compiled plan from the per-tenant
+  // LRU subtracts its measured size from the baseline, but the plan's memory is not freed: measured
+  // (private fields read from a script) a 3 MB plan evicted with maxPlansPerTenant 1: in-use memory
+  // after 6 full collections stays 3.55 MB while the baseline drops to 0.55 MB; recompiling the same
+  // plan adds nothing (the source is still there, so V8 finds it again). So a tenant that simply uses
+  // more distinct transformations than maxPlansPerTenant gets 'retained' recycles (cold starts, all
+  // warm plans lost): measured 2 recycles for 200 distinct 50-KiB plans at the default 64 (both
+  // realms), 4 (fresh) / 6 (frozen) for 40 plans of 200 KiB with a cap of 4.
+  it.fails('fresh realm: 200 distinct 50-KiB plans, one run each, give no retained recycle', () => {
+    const sandbox = new IsolateSandbox();
+    try {
+      for (let i = 0; i < 200; i++) {
+        const plan = planOf(`/* plan ${i} ${'c'.repeat(50 * 1024)} */ return input.n * 2;`);
+        expect(sandbox.run({ tenantId: 'churn', plan, inputJson: '{"n":1}', limits })).toMatchObject({ ok: true, outputJson: '2' });
+        sandbox.prepare('churn');
+      }
+      expect(sandbox.stats().recycles.retained).toBe(0);
+    } finally {
+      sandbox.close();
+    }
+  }, 120_000);
+});
+
 describe('review: defences that held', () => {
   it.each(['fresh', 'frozen'] as const)('%s realm: a tenant that plants 9 MiB is recycled alone; another tenant of the sandbox reads the same as in a clean sandbox', (realm) => {
     const plantPlan = planOf(`Symbol.for('v'.repeat(9 * 1024 * 1024) + 'k'); return 'planted';`);
