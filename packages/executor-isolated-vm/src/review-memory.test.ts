@@ -119,6 +119,59 @@ describe('review: what the threshold leaves', () => {
   }, 60_000);
 });
 
+describe('review: poisoning the baseline', () => {
+  // HOLE (medium, frozen realm; fresh realm drifts too, slower): the baseline delta of a frozen
+  // context is measured with gc(), and the build compiles, runs and releases the lockdown script,
+  // whose compilation-cache entry survives gc() but not the LowMemoryNotification that a guest gets
+  // with one refused allocation. So each new plan's build adds ~19.6 KiB to the baseline that the
+  // guest then frees (measured in-use minus baseline: -17.9 KiB after 1 plan, -410 KiB after 21,
+  // -783 KiB after 40; fresh realm -3.3 KiB per plan from the plan compile). With 63 such plans
+  // first (the frozen LRU holds 64), a 2 MiB plant (twice maxRetainedBytes) is not recycled and the
+  // next execution decodes it: measured probe 56.274 MiB clean vs 54.273 MiB planted (2.001 MiB,
+  // 0 recycles). Without the 63 plans the same plant is recycled (control below).
+  const planter = planOf(`if (input.phase === 'plant') {
+      class Base { constructor(o) { return o; } }
+      class Stamp extends Base { #kept = new ArrayBuffer(input.mib * 1024 * 1024); constructor(o) { super(o); } }
+      if (input.mib > 0) new Stamp(globalThis);
+      return 'planted';
+    }
+    ${PROBE}`);
+
+  function plantThenProbe(fillers: number, mib: number): { reading: number; retained: number } {
+    const sandbox = new IsolateSandbox({ realm: 'frozen' });
+    try {
+      for (let i = 0; i < fillers; i++) {
+        // A new plan (a new frozen context) whose run frees the lockdown's cache entry.
+        const filler = planOf(`/* filler ${i} */ try { new ArrayBuffer(1024 * 1024 * 1024); } catch {} return ${i};`);
+        expect(sandbox.run({ tenantId: 'poison', plan: filler, inputJson: '{}', limits })).toMatchObject({ ok: true, outputJson: String(i) });
+        sandbox.prepare('poison');
+      }
+      expect(sandbox.run({ tenantId: 'poison', plan: planter, inputJson: JSON.stringify({ phase: 'plant', mib }), limits })).toMatchObject({ ok: true, outputJson: '"planted"' });
+      sandbox.prepare('poison');
+      const value = reading(sandbox.run({ tenantId: 'poison', plan: planter, inputJson: JSON.stringify({ phase: 'probe' }), limits }));
+      return { reading: value, retained: sandbox.stats().recycles.retained };
+    } finally {
+      sandbox.close();
+    }
+  }
+
+  it.fails('frozen realm: after 63 new plans, a 2 MiB plant is still recycled and the probe reads the same as without it', () => {
+    const clean = plantThenProbe(63, 0);
+    const planted = plantThenProbe(63, 2);
+    expect(clean.retained).toBe(0);
+    expect(planted.retained).toBe(1);
+    expect(Math.abs(planted.reading - clean.reading)).toBeLessThan(NOISE);
+  }, 120_000);
+
+  it('(control) without the 63 plans the same 2 MiB plant is recycled and not decoded', () => {
+    const clean = plantThenProbe(0, 0);
+    const planted = plantThenProbe(0, 2);
+    expect(clean.retained).toBe(0);
+    expect(planted.retained).toBe(1);
+    expect(Math.abs(planted.reading - clean.reading)).toBeLessThan(NOISE);
+  }, 60_000);
+});
+
 describe('review: false recycles of ordinary workloads', () => {
   // HOLE (low, availability; errs on the safe side): evicting a compiled plan from the per-tenant
   // LRU subtracts its measured size from the baseline, but the plan's memory is not freed: measured
