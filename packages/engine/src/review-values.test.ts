@@ -200,6 +200,18 @@ await engine.close();`;
     expect(canonicalJson(entry.input)).toBe(canonicalJson(seen));
   });
 
+  it('a Proxy input whose get trap answers differently on every read is read once: the guest, the schema and the audit agree', async () => {
+    let reads = 0;
+    const shifting = new Proxy({ v: 'x' }, { get: (target, key) => (key === 'v' ? (++reads === 1 ? 'good' : 'evil') : (Reflect.get(target, key) as unknown)) });
+    const before = entries.length;
+    const result = await engine.tenant('values').run(echo("{ type: object, properties: { v: { enum: [good] } } }"), shifting);
+    expect(reads).toBe(1);
+    expect(codeOf(result)).toBe('ok');
+    const entry = entries[before] as AuditEntry;
+    expect((result as { output: { seen: unknown } }).output.seen).toEqual({ v: 'good' });
+    expect(canonicalJson(entry.input)).toBe('{"v":"good"}');
+  });
+
   it('a guest output with __proto__ / lone-surrogate keys and -0 is hashable and the same in result and audit', async () => {
     const before = entries.length;
     const result = await engine.tenant('values').run(
