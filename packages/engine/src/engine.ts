@@ -26,7 +26,7 @@ import { TransformationCompiler, transformationId } from '@beddel/transformation
 import type { CompiledTransformation, TransformationCompilerOptions } from '@beddel/transformation';
 import { tightenLimits } from './limits.js';
 import { PluginContainer } from './plugin-container.js';
-import { runValueFrom, runValueFromJson } from './run-values.js';
+import { runValueFromJson, runValueText } from './run-values.js';
 import type { TenantScope } from './plugin-container.js';
 
 export interface EngineOptions {
@@ -207,18 +207,40 @@ class TenantRuntime {
     const started = performance.now();
     const timestamp = new Date().toISOString();
     const profile = this.profiles.profileFor(this.id);
-    // Normalised once: the guest, the schema and the audit all see this one value (run-values.ts).
-    const value = runValueFrom(input);
-    const context: RunContext = value.ok
-      ? { executionId, started, timestamp, profile, input: value.value, inputJson: value.json, transformation: null }
-      : { executionId, started, timestamp, profile, input: null, inputProblem: value.message, transformation: null };
+    const context: RunContext = { executionId, started, timestamp, profile, input: null, transformation: null };
     try {
+      this.normaliseInput(context, input);
       return await this.execute(source, context, options);
     } catch (error) {
       // Executors report guest failures as outcomes; anything thrown here is our own fault.
       this.logger.error('internal error during run', { executionId, error: error instanceof Error ? error.message : String(error) });
       return this.finish(context, failure(ErrorCodes.INTERNAL, 'Internal error during the run.'), zeroMetrics(started));
     }
+  }
+
+  /**
+   * Normalised once: the guest, the schema and the audit all see this one value (run-values.ts).
+   * The size is checked against the profile's cap (transformations only tighten it) before the
+   * text is parsed back, so an oversize input costs the host one serialisation and no parse.
+   */
+  private normaliseInput(context: RunContext, input: unknown): void {
+    const text = runValueText(input);
+    if (!text.ok) {
+      context.inputRefusal = failure(ErrorCodes.INPUT_INVALID, `The input ${text.message}.`);
+      return;
+    }
+    context.inputBytes = text.bytes;
+    if (text.bytes > context.profile.limits.maxInputBytes) {
+      context.inputRefusal = inputTooLarge(text.bytes, context.profile.limits.maxInputBytes);
+      return;
+    }
+    const value = runValueFromJson(text.json);
+    if (!value.ok) {
+      context.inputRefusal = failure(ErrorCodes.INPUT_INVALID, `The input ${value.message}.`);
+      return;
+    }
+    context.input = value.value;
+    context.inputJson = value.json;
   }
 
   rejected(code: ErrorCode, message: string): RunResult {
@@ -250,13 +272,12 @@ class TenantRuntime {
         zeroMetrics(context.started),
       );
     }
-    const { inputJson } = context;
-    if (inputJson === undefined) {
-      return this.finish(context, failure(ErrorCodes.INPUT_INVALID, `The input ${context.inputProblem ?? 'is not JSON'}.`), zeroMetrics(context.started));
+    const { inputJson, inputBytes } = context;
+    if (context.inputRefusal !== undefined || inputJson === undefined || inputBytes === undefined) {
+      return this.finish(context, context.inputRefusal ?? failure(ErrorCodes.INPUT_INVALID, 'The input is not JSON.'), zeroMetrics(context.started));
     }
-    const inputBytes = Buffer.byteLength(inputJson, 'utf8');
     if (inputBytes > limits.maxInputBytes) {
-      return this.finish(context, failure(ErrorCodes.INPUT_TOO_LARGE, `The input is ${inputBytes} bytes; the limit is ${limits.maxInputBytes} bytes.`), zeroMetrics(context.started));
+      return this.finish(context, inputTooLarge(inputBytes, limits.maxInputBytes), zeroMetrics(context.started));
     }
     const inputProblems = compiled.validateInput(context.input);
     if (inputProblems.length > 0) {
@@ -404,12 +425,14 @@ interface RunContext {
   readonly started: number;
   readonly timestamp: string;
   readonly profile: SecurityProfile;
-  /** The normalised input (null when the caller's input has no JSON form; see run-values.ts). */
-  readonly input: unknown;
+  /** The normalised input; null when the caller's input was refused (see run-values.ts). */
+  input: unknown;
   /** The same input as JSON text, for the sandbox; absent when the input was refused. */
-  readonly inputJson?: string;
-  /** Why the caller's input was refused, when it was. */
-  readonly inputProblem?: string;
+  inputJson?: string;
+  /** UTF-8 size of the input's JSON text. */
+  inputBytes?: number;
+  /** Why the caller's input was refused (not JSON, too deep, over the profile's size cap). */
+  inputRefusal?: ErrorInfo;
   transformation: TransformationRef | null;
   logs?: readonly string[] | undefined;
   heapSnapshot?: HeapSnapshotInfo | undefined;
@@ -433,6 +456,10 @@ function zeroMetrics(started: number): RunMetrics {
 
 function failure(code: ErrorCode, message: string, extra: { step?: string; path?: string; details?: readonly ProblemDetail[] } = {}): ErrorInfo {
   return new BeddelError(code, message, extra).toInfo();
+}
+
+function inputTooLarge(bytes: number, limit: number): ErrorInfo {
+  return failure(ErrorCodes.INPUT_TOO_LARGE, `The input is ${bytes} bytes; the limit is ${limit} bytes.`);
 }
 
 function problemsFailure(code: ErrorCode, summary: string, problems: readonly ProblemDetail[]): ErrorInfo {

@@ -14,8 +14,14 @@ export const MAX_VALUE_DEPTH = 256;
 
 export type RunValue = { readonly ok: true; readonly value: unknown; readonly json: string } | { readonly ok: false; readonly message: string };
 
-/** Normalises a caller's input (or anything not yet JSON text) to its JSON form. */
-export function runValueFrom(value: unknown): RunValue {
+export type RunValueText = { readonly ok: true; readonly json: string; readonly bytes: number } | { readonly ok: false; readonly message: string };
+
+/**
+ * The JSON text of a caller's input (or anything not yet JSON text), with its UTF-8 size, so the
+ * size can be checked before anything parses it. Never throws: whatever the caller's `toJSON`,
+ * getter or Proxy trap throws becomes the message.
+ */
+export function runValueText(value: unknown): RunValueText {
   let json: string | undefined;
   try {
     json = JSON.stringify(value === undefined ? null : value);
@@ -25,7 +31,7 @@ export function runValueFrom(value: unknown): RunValue {
     return { ok: false, message: `is not JSON-serialisable: ${reason}` };
   }
   if (json === undefined) return { ok: false, message: `is not JSON-serialisable: a ${typeof value} has no JSON form` };
-  return runValueFromJson(json);
+  return { ok: true, json, bytes: Buffer.byteLength(json, 'utf8') };
 }
 
 /** Parses JSON text (the guest's output, or an input already in JSON form) into a run value. */
@@ -57,6 +63,11 @@ function depthBeyond(root: unknown, max: number): number | undefined {
   return undefined;
 }
 
+/** A message for anything thrown, which may itself refuse to become text (`Object.create(null)`). */
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return 'a value without a text form was thrown';
+  }
 }
