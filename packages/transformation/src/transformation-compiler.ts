@@ -4,7 +4,7 @@ import { compileJsonSchema } from './json-schema.js';
 import { LruCache } from './lru-cache.js';
 import { deepFreeze, toPlainData } from './plain-data.js';
 import type { JsonValue } from './plain-data.js';
-import { formatPath, limitProblems } from './problem-path.js';
+import { formatPath, mapLimitedProblems } from './problem-path.js';
 import type { PathSegment, Problem } from './problem-path.js';
 import { parseYaml } from './safe-yaml.js';
 import { readTransformationDocument } from './transformation-document.js';
@@ -98,7 +98,7 @@ export class TransformationCompiler {
     let locate: (path: readonly PathSegment[]) => string = () => '';
     if (identified.text !== undefined) {
       const parsed = parseYaml(identified.text, { maxAliasCount: options.maxAliasCount, maxDepth: MAX_DOCUMENT_DEPTH });
-      if (parsed.problems.length > 0) return failure(parsed.problems, () => '');
+      if (parsed.problems.length > 0) return failure(parsed.problems, () => '', parsed.problemCount);
       locate = (path) => parsed.locate(path);
       const plain = toPlainData(parsed.value, { maxJsonChars: options.maxSourceBytes, maxDepth: MAX_DOCUMENT_DEPTH });
       if (!plain.ok) return failure(plain.problems, locate);
@@ -174,10 +174,10 @@ function identify(source: unknown, maxSourceBytes: number): Identified {
   return { ok: true, id: sha256Hex(json), data: plain.value };
 }
 
-function failure(problems: readonly Problem[], locate: (path: readonly PathSegment[]) => string): Outcome {
+function failure(problems: readonly Problem[], locate: (path: readonly PathSegment[]) => string, total = problems.length): Outcome {
   // Cut before formatting: finding a line walks the YAML, and there may be thousands of problems.
-  const details = limitProblems(problems, []).map(toDetail(locate));
-  return { ok: false, problems: deepFreeze(details), total: problems.length };
+  const details = mapLimitedProblems(problems, toDetail(locate), '');
+  return { ok: false, problems: deepFreeze(details), total };
 }
 
 function toDetail(locate: (path: readonly PathSegment[]) => string): (problem: Problem) => ProblemDetail {
