@@ -50,3 +50,204 @@ describe('YAML problems are collected within a bound', () => {
     expect(ms).toBeLessThan(YAML_BOUND_MS);
   });
 });
+
+/** Bound for one schema compile or one validation. Each payload took 1.5-40 s before. */
+const SCHEMA_BOUND_MS = 500;
+const LONG = 60_000;
+
+function transformation(inputSchema: unknown, outputSchema?: unknown): object {
+  return {
+    apiVersion: 'beddel/v1',
+    kind: 'Transformation',
+    metadata: { name: 'attack', version: '1.0.0' },
+    spec: { inputSchema, ...(outputSchema === undefined ? {} : { outputSchema }), steps: [{ name: 'echo', run: 'return input;' }] },
+  };
+}
+
+/** Compiles, asserting the time it took, and returns the first problem (`{ path, message }`) of the rejection. */
+function rejectedSchema(inputSchema: unknown): { path: string | undefined; message: string } {
+  const { result: error, ms } = timed(() => compileError(transformation(inputSchema)));
+  expect(error.code).toBe(ErrorCodes.INVALID_TRANSFORMATION);
+  expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+  const first = error.details?.[0];
+  return { path: first?.path, message: first?.message ?? '' };
+}
+
+function validated(inputSchema: unknown, input: unknown): { problems: readonly { path: string; message: string }[]; ms: number } {
+  const compiled = new TransformationCompiler({ cacheSize: 0 }).compile(transformation(inputSchema));
+  const { result: problems, ms } = timed(() => compiled.validateInput(input));
+  return { problems, ms };
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+describe('JSON Schema compilation is bounded by caps', () => {
+  it('refuses a schema over 64 KiB (3,000 patterns took 3.9 s to compile)', () => {
+    const schema = { type: 'object', properties: Object.fromEntries(range(3000).map((i) => [`p${i}`, { type: 'string', pattern: `^a${i}$` }])) };
+    const { path, message } = rejectedSchema(schema);
+    expect(path).toBe('spec.inputSchema');
+    expect(message).toMatch(/^the schema is \d+ bytes as JSON; at most 65536 are allowed \(MAX_SCHEMA_BYTES\)$/);
+  });
+
+  it('refuses more than 256 regular expressions, counting patternProperties keys', () => {
+    const schema = { properties: Object.fromEntries(range(200).map((i) => [`p${i}`, { pattern: `^a${i}$` }])), patternProperties: Object.fromEntries(range(57).map((i) => [`^b${i}$`, {}])) };
+    expect(rejectedSchema(schema)).toEqual({ path: 'spec.inputSchema.patternProperties["^b56$"]', message: 'the schema has more than 256 regular expressions (MAX_SCHEMA_PATTERNS)' });
+  });
+
+  it('refuses long and large regular expressions, and in total', () => {
+    expect(rejectedSchema({ pattern: 'a'.repeat(1001) })).toEqual({ path: 'spec.inputSchema.pattern', message: 'the regular expression is 1001 characters long; at most 1000 are allowed (MAX_PATTERN_LENGTH)' });
+    expect(rejectedSchema({ propertyNames: { pattern: '^(ab{20}){50}$' } })).toEqual({
+      path: 'spec.inputSchema.propertyNames.pattern',
+      message: 'the regular expression has size 1052 with their repetitions written out; at most 1000 is allowed (MAX_PATTERN_SIZE)'.replace('their', 'its'),
+    });
+    const many = { anyOf: range(17).map((i) => ({ pattern: `^.{0,990}${i}` })) };
+    expect(rejectedSchema(many)).toEqual({ path: 'spec.inputSchema.anyOf[16].pattern', message: 'the regular expressions of the schema have a total size over 16000 with their repetitions written out (MAX_TOTAL_PATTERN_SIZE)' });
+  });
+
+  it('refuses what the linear-time engine cannot run (backreferences, lookaround) with the path', () => {
+    const backreference = rejectedSchema({ properties: { a: { pattern: '^(a)\\1$' } } });
+    expect(backreference.path).toBe('spec.inputSchema.properties.a.pattern');
+    expect(backreference.message).toMatch(/^the regular expression cannot run on the linear-time engine \(RE2\), which has no lookahead, lookbehind or backreferences: /);
+    expect(rejectedSchema({ patternProperties: { '^(?!x)': {} } }).path).toBe('spec.inputSchema.patternProperties["^(?!x)"]');
+  });
+
+  it('refuses combinators wider than 64 anywhere (a 2,000-branch anyOf overflowed the host stack)', () => {
+    expect(rejectedSchema({ anyOf: range(2000).map((i) => ({ const: i })) })).toEqual({ path: 'spec.inputSchema.anyOf', message: 'has 2000 schemas; at most 64 are allowed (MAX_COMBINATOR_WIDTH)' });
+    expect(rejectedSchema({ properties: { a: { not: { oneOf: range(65).map(() => ({})) } } } }).path).toBe('spec.inputSchema.properties.a.not.oneOf');
+    expect(rejectedSchema({ items: range(65).map(() => true) }).path).toBe('spec.inputSchema.items');
+    expect(rejectedSchema({ if: { allOf: range(65).map(() => true) } }).path).toBe('spec.inputSchema.if.allOf');
+  });
+
+  it('refuses an enum of more than 1,000 values', () => {
+    expect(rejectedSchema({ items: { enum: range(1001) } })).toEqual({ path: 'spec.inputSchema.items.enum', message: 'has 1001 values; at most 1000 are allowed (MAX_ENUM_VALUES)' });
+  });
+
+  it('refuses more than 2,000 subschemas and nesting deeper than 32', () => {
+    expect(rejectedSchema({ properties: Object.fromEntries(range(2001).map((i) => [`p${i}`, {}])) })).toEqual({
+      path: 'spec.inputSchema.properties.p1999',
+      message: 'the schema has more than 2000 subschemas (MAX_SUBSCHEMAS)',
+    });
+    let deep: object = {};
+    for (let i = 0; i < 33; i++) deep = { not: deep };
+    expect(rejectedSchema(deep).message).toBe('subschemas are nested more than 32 levels deep (MAX_SCHEMA_DEPTH)');
+  });
+
+  it('refuses $refs that multiply work (8 refs to the next definition, 6 levels: 8^6 checks per value)', () => {
+    const definitions: Record<string, object> = { d6: { type: 'string' } };
+    for (let i = 0; i < 6; i++) definitions[`d${i}`] = { allOf: range(8).map(() => ({ $ref: `#/definitions/d${i + 1}` })) };
+    const { path, message } = rejectedSchema({ definitions, type: 'array', items: { $ref: '#/definitions/d0' } });
+    expect(message).toBe('the schema expands to more than 10000 subschemas once each $ref is replaced by what it points to (MAX_EXPANDED_SUBSCHEMAS)');
+    expect(path).toMatch(/^spec\.inputSchema\.definitions\.d\d/);
+  });
+
+  it('refuses a $ref back into itself that does not descend into the data (it overflowed the stack: BEDDEL_INTERNAL)', () => {
+    expect(rejectedSchema({ definitions: { t: { anyOf: [{ type: 'string' }, { allOf: [{ $ref: '#/definitions/t' }] }] } }, $ref: '#/definitions/t' })).toEqual({
+      path: 'spec.inputSchema.definitions.t.anyOf[1].allOf[0].$ref',
+      message: 'refers back to a schema it is part of without descending into the data: validation would never end',
+    });
+  });
+
+  it('refuses $refs to what is not a subschema, nested $ids and the reserved budget keyword', () => {
+    expect(rejectedSchema({ enum: [{ pattern: '^(a+)+$' }], properties: { a: { $ref: '#/enum/0' } } })).toEqual({
+      path: 'spec.inputSchema.properties.a.$ref',
+      message: '$ref "#/enum/0" cannot be resolved: it does not point to a subschema of this schema',
+    });
+    expect(rejectedSchema({ properties: { a: { $id: 'other', type: 'string' } } }).path).toBe('spec.inputSchema.properties.a.$id');
+    expect(rejectedSchema({ $beddelBudget: false }).path).toBe('spec.inputSchema.$beddelBudget');
+  });
+
+  it('still compiles a recursive schema that descends into the data, and validates it', () => {
+    const tree = { definitions: { node: { type: 'object', required: ['value'], properties: { value: { type: 'number' }, left: { $ref: '#/definitions/node' }, right: { $ref: '#/definitions/node' } } } }, $ref: '#/definitions/node' };
+    const compiled = new TransformationCompiler({ cacheSize: 0 }).compile(transformation(tree));
+    expect(compiled.validateInput({ value: 1, left: { value: 2, right: { value: 3 } } })).toEqual([]);
+    expect(compiled.validateInput({ value: 1, left: { value: 'x' } })).toEqual([{ path: 'input.left.value', message: 'must be number' }]);
+  });
+});
+
+describe('validation of inputs and outputs is bounded', () => {
+  it('checks uniqueItems on 8,000 objects in linear time (it took 1.7 s at 117 KB)', { timeout: LONG }, () => {
+    const items = range(8000).map((i) => ({ id: i, name: 'x', tags: ['a', 'b'] }));
+    const { problems, ms } = validated({ type: 'array', uniqueItems: true }, items);
+    expect(problems).toEqual([]);
+    expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+    const duplicated = validated({ type: 'array', uniqueItems: true }, [...items, { tags: ['a', 'b'], name: 'x', id: 3 }]);
+    expect(duplicated.problems).toEqual([{ path: 'input', message: 'must NOT have duplicate items (items ## 3 and 8000 are identical)' }]);
+  });
+
+  it('looks enum values up in constant time (1,000 values over 150,000 items)', { timeout: LONG }, () => {
+    const { problems, ms } = validated({ type: 'array', items: { enum: range(1000).map((i) => `v${i}`) } }, range(150_000).map(() => 'nope'));
+    expect(problems[0]).toEqual({ path: 'input[0]', message: 'must be equal to one of the allowed values' });
+    expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+  });
+
+  it('compares big enum and const objects by canonical JSON, once per value', { timeout: LONG }, () => {
+    const big = Object.fromEntries(range(100).map((i) => [`k${i}`, i]));
+    const schema = { type: 'array', items: { anyOf: [{ const: { ...big, z: 'const' } }, { enum: range(50).map((j) => ({ ...big, z: j })) }] } };
+    const { problems, ms } = validated(schema, range(3000).map(() => ({ ...big, z: -1 })));
+    expect(problems[0]?.path).toBe('input[0]');
+    expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+    // Key order does not matter, as JSON Schema says.
+    expect(validated(schema, [{ z: 7, ...big }]).problems).toEqual([]);
+  });
+
+  it('runs pattern in linear time (^(a+)+$ doubled with each character: 2.7 s at 26)', { timeout: LONG }, () => {
+    const { problems, ms } = validated({ type: 'string', pattern: '^(a+)+$' }, `${'a'.repeat(26)}!`);
+    expect(problems).toEqual([{ path: 'input', message: 'must match pattern "^(a+)+$"' }]);
+    expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+    expect(validated({ type: 'string', pattern: '^(a+)+$' }, 'a'.repeat(100_000)).problems).toEqual([]);
+  });
+
+  it('runs patternProperties and propertyNames patterns over input keys in linear time', { timeout: LONG }, () => {
+    const key = `${'a'.repeat(26)}!`;
+    const viaPatternProperties = validated({ type: 'object', patternProperties: { '^(a+)+$': {} }, additionalProperties: false }, { [key]: 1 });
+    expect(viaPatternProperties.problems).toEqual([{ path: `input["${key}"]`, message: 'is not allowed by the schema (additionalProperties)' }]);
+    expect(viaPatternProperties.ms).toBeLessThan(SCHEMA_BOUND_MS);
+    const viaPropertyNames = validated({ type: 'object', propertyNames: { pattern: '^(a+)+$' } }, { [key]: 1 });
+    expect(viaPropertyNames.problems[0]).toEqual({ path: 'input', message: 'must match pattern "^(a+)+$"' });
+    expect(viaPropertyNames.ms).toBeLessThan(SCHEMA_BOUND_MS);
+  });
+
+  it('stops recursion that fans out (two branches recursing on the same data) with the tenant problem', { timeout: LONG }, () => {
+    const branch = { type: 'object', properties: { a: { $ref: '#/definitions/t' } } };
+    const schema = { definitions: { t: { anyOf: [branch, { ...branch, minProperties: 0 }, { ...branch, maxProperties: 9 }] } }, $ref: '#/definitions/t' };
+    const data = JSON.parse(`${'{"a":'.repeat(22)}1${'}'.repeat(22)}`) as unknown;
+    const { problems, ms } = validated(schema, data);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.path).toBe('input');
+    expect(problems[0]?.message).toMatch(/^validating against the schema takes more than 100000 units of work \(4 per value or character of the data, at least 100000\); simplify the schema$/);
+    expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+  });
+
+  it('turns a stack overflow on deeply nested data into the tenant problem, never an internal error', () => {
+    const schema = { definitions: { t: { type: 'array', items: { $ref: '#/definitions/t' } } }, $ref: '#/definitions/t' };
+    const data = JSON.parse(`${'['.repeat(30_000)}${']'.repeat(30_000)}`) as unknown;
+    const { problems } = validated(schema, data);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.path).toBe('input');
+    expect(problems[0]?.message).toMatch(/^is nested too deeply to validate against the schema \(Maximum call stack size exceeded\)$/);
+  });
+
+  it('lists the problems of a failing value within a budget (64 failing branches per item made millions of error objects)', { timeout: LONG }, () => {
+    const schema = { type: 'array', items: { allOf: range(64).map(() => ({ type: 'number' })) } };
+    const { problems, ms } = validated(schema, range(40_000).map(() => 'ab'));
+    expect(problems[0]).toEqual({ path: 'input[0]', message: 'must be number' });
+    expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+    // A small value still gets every problem listed.
+    expect(validated(schema, ['ab', 'cd']).problems).toHaveLength(100);
+  });
+
+  it('bounds the work of wide nested combinators on a big value', { timeout: LONG }, () => {
+    const schema = { type: 'array', items: { not: { anyOf: range(64).map(() => ({ anyOf: range(30).map(() => ({ type: 'number' })) })) } } };
+    const { problems, ms } = validated(schema, range(20_000).map(() => 'ab'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.message).toMatch(/^validating against the schema takes more than \d+ units of work/);
+    expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+  });
+
+  it('bounds the validation of guest outputs the same way, at the output path', { timeout: LONG }, () => {
+    const compiled = new TransformationCompiler({ cacheSize: 0 }).compile(transformation(true, { type: 'object', properties: { text: { pattern: '^(a|aa)+$' } } }));
+    const { result: problems, ms } = timed(() => compiled.validateOutput({ text: `${'a'.repeat(40)}!` }));
+    expect(problems).toEqual([{ path: 'output.text', message: 'must match pattern "^(a|aa)+$"' }]);
+    expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+  });
+});

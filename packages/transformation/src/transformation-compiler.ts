@@ -115,7 +115,7 @@ export class TransformationCompiler {
       if (schema === undefined) continue;
       const compiled = compileJsonSchema(schema);
       if (compiled.ok) checks[key] = compiled.check;
-      else for (const message of compiled.messages) problems.push({ path: ['spec', key], message });
+      else for (const problem of compiled.problems) problems.push({ path: ['spec', key, ...problem.path], message: problem.message });
     }
     const { name, version } = reading;
     if (problems.length > 0 || name === undefined || version === undefined) return failure(problems, locate);
