@@ -147,6 +147,23 @@ describe('JSON Schema compilation is bounded by caps', () => {
     });
   });
 
+  it('follows $refs that name the schema by its $id like # ones, and refuses spellings it cannot be sure of', () => {
+    const loop = { definitions: { t: { allOf: [{ $ref: 'https://example.com/order#/definitions/t' }] } }, $ref: '#/definitions/t' };
+    expect(rejectedSchema({ $id: 'https://example.com/order', ...loop })).toEqual({
+      path: 'spec.inputSchema.definitions.t.allOf[0].$ref',
+      message: 'refers back to a schema it is part of without descending into the data: validation would never end',
+    });
+    const relative = { $id: 'order.json', definitions: { t: { allOf: [{ $ref: 'order.json#/definitions/t' }] } }, $ref: '#/definitions/t' };
+    expect(rejectedSchema(relative)).toEqual({
+      path: 'spec.inputSchema',
+      message: '$ref "order.json#/definitions/t" cannot be resolved: only references inside the schema work, nothing is loaded from elsewhere',
+    });
+    const viaUrl = new TransformationCompiler({ cacheSize: 0 }).compile(
+      transformation({ $id: 'https://example.com/order', definitions: { qty: { type: 'integer' } }, properties: { qty: { $ref: 'https://example.com/order#/definitions/qty' } } }),
+    );
+    expect(viaUrl.validateInput({ qty: 1.5 })).toEqual([{ path: 'input.qty', message: 'must be integer' }]);
+  });
+
   it('refuses $refs to what is not a subschema, nested $ids and the reserved budget keyword', () => {
     expect(rejectedSchema({ enum: [{ pattern: '^(a+)+$' }], properties: { a: { $ref: '#/enum/0' } } })).toEqual({
       path: 'spec.inputSchema.properties.a.$ref',

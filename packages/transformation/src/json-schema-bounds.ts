@@ -241,17 +241,20 @@ class SchemaWalk {
   #resolve(ref: string, path: readonly PathSegment[]): JsonObject | boolean | undefined {
     let fragment: string | undefined;
     if (ref.startsWith('#')) fragment = ref.slice(1);
-    else if (this.#rootId !== undefined) {
-      try {
-        const resolved = new URL(ref, this.#rootId);
-        const base = new URL(this.#rootId);
-        if (resolved.href.split('#')[0] === base.href.split('#')[0]) fragment = decodeURIComponent(resolved.hash.slice(1));
-      } catch {
-        // Not a URL: left to ajv, which resolves nothing outside the schema.
+    else {
+      // Only two documents exist for ajv here: this schema (under its root $id) and the draft-07
+      // meta-schema. A reference to this schema by URL must be followed like a '#' one, so it is
+      // resolved here; anything that is not clearly one of the two is refused, so no spelling
+      // ajv would resolve differently can reach this schema unchecked.
+      const document = this.#documentOf(ref);
+      if (document === 'meta-schema') return undefined;
+      if (document === undefined) {
+        // At the schema, as ajv reported it before these checks existed.
+        this.#problem([], `$ref "${ref}" cannot be resolved: only references inside the schema work, nothing is loaded from elsewhere`);
+        return undefined;
       }
+      fragment = document.fragment;
     }
-    // Anything else names another document; ajv reports it as unresolvable (nothing is loaded).
-    if (fragment === undefined) return undefined;
     if (fragment !== '' && !fragment.startsWith('/')) {
       this.#problem(path, `$ref "${ref}" cannot be resolved: only JSON Pointer references inside the schema (such as "#/definitions/name") are supported`);
       return undefined;
@@ -273,7 +276,31 @@ class SchemaWalk {
     this.#problem(path, `$ref "${ref}" cannot be resolved: it does not point to a subschema of this schema`);
     return undefined;
   }
+
+  /** Which document an absolute or relative reference names: this schema (with the fragment), the meta-schema, or neither. */
+  #documentOf(ref: string): { readonly fragment: string } | 'meta-schema' | undefined {
+    const [address = '', ...rest] = ref.split('#');
+    if (address === META_SCHEMA_URL && rest.join('#') === '') return 'meta-schema';
+    if (this.#rootId === undefined) return undefined;
+    let resolved: URL;
+    let root: URL;
+    try {
+      root = new URL(this.#rootId);
+      resolved = new URL(ref, root);
+    } catch {
+      // A relative root $id: ajv and URL may resolve against it differently, so only '#' references are taken.
+      return undefined;
+    }
+    if (`${resolved.origin}${resolved.pathname}${resolved.search}` !== `${root.origin}${root.pathname}${root.search}` || !address.includes(root.host)) return undefined;
+    try {
+      return { fragment: decodeURIComponent(resolved.hash.slice(1)) };
+    } catch {
+      return undefined;
+    }
+  }
 }
+
+const META_SCHEMA_URL = 'http://json-schema.org/draft-07/schema';
 
 /**
  * The size of an ECMAScript regular expression with its counted repetitions written out: each
