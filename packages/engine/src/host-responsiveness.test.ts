@@ -114,7 +114,8 @@ describe('one tenant cannot stall the host for another', { timeout: 120_000 }, (
     const outputSchema = { definitions: { t: { anyOf: [branch, { ...branch, minProperties: 0 }, { ...branch, maxProperties: 9 }] } }, $ref: '#/definitions/t' };
     const nested = JSON.parse(`${'{"a":'.repeat(24)}1${'}'.repeat(24)}`) as unknown;
     const fanOut = await attackWithVictim(document({ outputSchema }), nested);
-    expect(failureOf(fanOut.attacker)).toEqual({ code: 'BEDDEL_OUTPUT_INVALID', path: 'output' });
+    expect(failureOf(fanOut.attacker).code).toBe('BEDDEL_OUTPUT_INVALID');
+    expect(failureOf(fanOut.attacker).path).toMatch(/^output(\.a)+$/);
     expect(fanOut.victim.ok).toBe(true);
     expect(fanOut.victimMs).toBeLessThan(VICTIM_BOUND_MS);
 

@@ -224,27 +224,37 @@ describe('validation of inputs and outputs is bounded', () => {
     expect(viaPropertyNames.ms).toBeLessThan(SCHEMA_BOUND_MS);
   });
 
-  it('stops recursion that fans out (two branches recursing on the same data) with the tenant problem', { timeout: LONG }, () => {
+  it('stops recursion that fans out (three branches recursing on the same data: 3^22 before)', { timeout: LONG }, () => {
     const branch = { type: 'object', properties: { a: { $ref: '#/definitions/t' } } };
     const schema = { definitions: { t: { anyOf: [branch, { ...branch, minProperties: 0 }, { ...branch, maxProperties: 9 }] } }, $ref: '#/definitions/t' };
-    const data = JSON.parse(`${'{"a":'.repeat(22)}1${'}'.repeat(22)}`) as unknown;
-    const { problems, ms } = validated(schema, data);
-    expect(problems).toHaveLength(1);
-    expect(problems[0]?.path).toBe('input');
-    expect(problems[0]?.message).toMatch(/^validating against the schema takes more than 100000 units of work \(4 per value or character of the data, at least 100000\); simplify the schema$/);
+    const failing = JSON.parse(`${'{"a":'.repeat(22)}1${'}'.repeat(22)}`) as unknown;
+    // Every path fails: errors pile up until MAX_VALIDATION_ERRORS stops the validation.
+    const { problems, ms } = validated(schema, failing);
+    expect(problems).toHaveLength(100);
+    expect(problems[0]?.path).toMatch(/^input(\.a)+$/);
+    expect(problems[99]?.message).toMatch(/^\d+ more problems not listed$/);
     expect(ms).toBeLessThan(SCHEMA_BOUND_MS);
+    // The first branch passes at every level but only after the others failed below it: the work budget stops it.
+    const schemaFirstFails = { definitions: { t: { anyOf: [{ ...branch, required: ['zz'] }, { ...branch, required: ['zz', 'a'] }, branch] } }, $ref: '#/definitions/t' };
+    const passing = JSON.parse(`${'{"a":'.repeat(22)}{}${'}'.repeat(22)}`) as unknown;
+    const stopped = validated(schemaFirstFails, passing);
+    expect(stopped.problems).toEqual([
+      { path: 'input', message: 'validating against the schema takes more than 100000 units of work (4 per value or character of the data, at least 100000); simplify the schema' },
+    ]);
+    expect(stopped.ms).toBeLessThan(SCHEMA_BOUND_MS);
   });
 
-  it('turns a stack overflow on deeply nested data into the tenant problem, never an internal error', () => {
+  it('refuses data nested deeper than a recursive schema validates (it overflowed the stack: BEDDEL_INTERNAL)', () => {
     const schema = { definitions: { t: { type: 'array', items: { $ref: '#/definitions/t' } } }, $ref: '#/definitions/t' };
     const data = JSON.parse(`${'['.repeat(30_000)}${']'.repeat(30_000)}`) as unknown;
-    const { problems } = validated(schema, data);
-    expect(problems).toHaveLength(1);
-    expect(problems[0]?.path).toBe('input');
-    expect(problems[0]?.message).toMatch(/^is nested too deeply to validate against the schema \(Maximum call stack size exceeded\)$/);
+    expect(validated(schema, data).problems).toEqual([{ path: 'input', message: 'is nested 30000 levels deep; a recursive schema validates at most 1000 (MAX_RECURSIVE_DATA_DEPTH)' }]);
+    const within = JSON.parse(`${'['.repeat(1000)}${']'.repeat(1000)}`) as unknown;
+    expect(validated(schema, within).problems).toEqual([]);
+    // Deep data under a schema that does not recurse is not walked by the validator, so it is fine.
+    expect(validated({ type: 'array' }, data).problems).toEqual([]);
   });
 
-  it('lists the problems of a failing value within a budget (64 failing branches per item made millions of error objects)', { timeout: LONG }, () => {
+  it('stops collecting errors at 10,000 (64 failing branches per item made millions of error objects)', { timeout: LONG }, () => {
     const schema = { type: 'array', items: { allOf: range(64).map(() => ({ type: 'number' })) } };
     const { problems, ms } = validated(schema, range(40_000).map(() => 'ab'));
     expect(problems[0]).toEqual({ path: 'input[0]', message: 'must be number' });

@@ -49,7 +49,7 @@ export interface BoundedPattern {
 }
 
 export type BoundedSchema =
-  | { readonly ok: true; readonly schema: JsonObject | boolean; readonly patterns: ReadonlyMap<string, BoundedPattern> }
+  | { readonly ok: true; readonly schema: JsonObject | boolean; readonly patterns: ReadonlyMap<string, BoundedPattern>; readonly recursive: boolean }
   | { readonly ok: false; readonly problems: readonly Problem[] };
 
 const SINGLE_IN_PLACE = ['not', 'if', 'then', 'else'] as const;
@@ -69,12 +69,12 @@ export function boundSchema(schema: JsonValue): BoundedSchema {
   if (bytes > MAX_SCHEMA_BYTES) return { ok: false, problems: [{ path: [], message: `the schema is ${bytes} bytes as JSON; at most ${MAX_SCHEMA_BYTES} are allowed (MAX_SCHEMA_BYTES)` }] };
   // A copy: the budget keyword is added to it, and YAML aliases no longer share objects in it.
   const copy = JSON.parse(json) as JsonValue;
-  if (typeof copy !== 'boolean' && !isJsonObject(copy)) return { ok: true, schema: true, patterns: new Map() };
+  if (typeof copy !== 'boolean' && !isJsonObject(copy)) return { ok: true, schema: true, patterns: new Map(), recursive: false };
   const walk = new SchemaWalk(copy);
   walk.visit(copy, [], 0);
   if (walk.problems.length === 0) walk.expand();
   if (walk.problems.length > 0) return { ok: false, problems: walk.problems };
-  return { ok: true, schema: copy, patterns: walk.patterns };
+  return { ok: true, schema: copy, patterns: walk.patterns, recursive: walk.recursive };
 }
 
 type Ref = { readonly node: JsonObject; readonly ref: string; readonly path: readonly PathSegment[] };
@@ -82,6 +82,8 @@ type Ref = { readonly node: JsonObject; readonly ref: string; readonly path: rea
 class SchemaWalk {
   readonly problems: Problem[] = [];
   readonly patterns = new Map<string, BoundedPattern>();
+  /** Whether a `$ref` leads back to a schema it is part of: validation then goes as deep as the data. */
+  recursive = false;
   readonly #root: JsonObject | boolean;
   readonly #rootId: string | undefined;
   /** Every schema object, with its path in the schema (problems found while expanding name it). */
@@ -230,7 +232,8 @@ class SchemaWalk {
         }
         // A recursive $ref (back to a schema being expanded) is applied once per level of data,
         // which the validation budget bounds; it is not expanded again here.
-        if (enteredAt === undefined && !unfold(target, refPath, dataDepth, depth + 1)) return false;
+        if (enteredAt !== undefined) this.recursive = true;
+        else if (!unfold(target, refPath, dataDepth, depth + 1)) return false;
       }
       onStack.delete(node);
       return true;

@@ -59,15 +59,9 @@ export function compileJsonSchema(schema: JsonValue): SchemaCompilation {
     return failed([`is not a valid JSON Schema: ${messageOf(error)}`]);
   }
 
-  // Two validators: a verdict that stops at the first error, and, only for a value that fails, one
-  // that lists every error. Ajv with allErrors keeps an error object for every failing keyword:
-  // a 2 MB input against 64 failing branches per item made millions of them (seconds, and
-  // gigabytes). The listing gets a budget of its own; past it, the first error is listed alone.
-  let verdict: ValidateFunction;
-  let listing: ValidateFunction | undefined;
-  const compile = (allErrors: boolean): ValidateFunction => boundedAjv(bounded.patterns, allErrors).compile(bounded.schema);
+  let validate: ValidateFunction;
   try {
-    verdict = compile(false);
+    validate = boundedAjv(bounded.patterns).compile(bounded.schema);
   } catch (error) {
     if (error instanceof MissingRefError) {
       return failed([`$ref "${error.missingRef}" cannot be resolved: only references inside the schema work, nothing is loaded from elsewhere`]);
@@ -75,27 +69,34 @@ export function compileJsonSchema(schema: JsonValue): SchemaCompilation {
     return failed([`is not a valid JSON Schema: ${messageOf(error)}`]);
   }
   // Ajv marks validators of `$async` schemas; they return promises, which the engine cannot use.
-  if ((verdict as { $async?: unknown }).$async === true) return failed(['asynchronous schemas ($async) are not supported']);
+  if ((validate as { $async?: unknown }).$async === true) return failed(['asynchronous schemas ($async) are not supported']);
 
   return {
     ok: true,
     check: (value, root) => {
-      const budget = Math.max(MIN_VALIDATION_WORK, VALIDATION_WORK_PER_DATA_UNIT * dataUnits(value));
-      const verdictRun = budgeted(budget, () => verdict(value));
-      if (verdictRun.ok && verdictRun.result) return NO_PROBLEMS;
-      if (!verdictRun.ok) return deepFreeze([{ path: root, message: tooMuchWork(verdictRun.error, budget) }]);
-      const firstErrors = verdict.errors ?? [];
-      listing ??= compile(true);
-      const validateAll = listing;
-      const listingRun = budgeted(MAX_LISTING_WORK, () => validateAll(value));
-      const errors = listingRun.ok && validateAll.errors ? validateAll.errors : firstErrors;
-      return deepFreeze(mapLimitedProblems(errors, (error) => toProblem(error, value, root), root));
+      const data = measureData(value);
+      if (bounded.recursive && data.depth > MAX_RECURSIVE_DATA_DEPTH) {
+        // Each level of data is a level of recursion in the validator: far deeper, and the host's
+        // stack would run out.
+        return deepFreeze([{ path: root, message: `is nested ${data.depth} levels deep; a recursive schema validates at most ${MAX_RECURSIVE_DATA_DEPTH} (MAX_RECURSIVE_DATA_DEPTH)` }]);
+      }
+      const budget = Math.max(MIN_VALIDATION_WORK, VALIDATION_WORK_PER_DATA_UNIT * data.units);
+      const run = budgeted(budget, () => validate(value));
+      if (!run.ok) return deepFreeze([{ path: root, message: tooMuchWork(run.error, budget) }]);
+      if (run.result === true) return NO_PROBLEMS;
+      return deepFreeze(mapLimitedProblems(validate.errors ?? [], (error) => toProblem(error, value, root), root));
     },
   };
 }
 
-/** Work allowed to list every problem of a value that failed; past it only the first is listed. */
-export const MAX_LISTING_WORK = MIN_VALIDATION_WORK;
+/**
+ * Most errors one validation collects before it stops (the value is then invalid, with these
+ * errors listed). Ajv lists every failing keyword, and a 2 MB value failing 64 keywords per item
+ * made millions of error objects: seconds and gigabytes on the host.
+ */
+export const MAX_VALIDATION_ERRORS = 10_000;
+/** Deepest data a recursive schema validates (non-recursive schemas never go deeper than themselves). */
+export const MAX_RECURSIVE_DATA_DEPTH = 1_000;
 
 type BudgetedRun = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: ValidationBudgetExceeded | RangeError };
 
@@ -121,6 +122,7 @@ function tooMuchWork(error: ValidationBudgetExceeded | RangeError, budget: numbe
   if (error instanceof ValidationBudgetExceeded) {
     return `validating against the schema takes more than ${budget} units of work (${VALIDATION_WORK_PER_DATA_UNIT} per value or character of the data, at least ${MIN_VALIDATION_WORK}); simplify the schema`;
   }
+  // Kept as a backstop: MAX_RECURSIVE_DATA_DEPTH and the schema caps should make it unreachable.
   return `is nested too deeply to validate against the schema (${error.message})`;
 }
 
@@ -147,27 +149,30 @@ function charge(units: number): void {
 }
 
 /**
- * About the length of `value` as JSON text, as the validation budget counts it: so a value gets
- * the same budget however it is written, and a bigger input buys no more work per byte.
+ * About the length of `value` as JSON text, as the validation budget counts it (so a value gets
+ * the same budget however it is written, and a bigger input buys no more work per byte), and how
+ * deeply it is nested.
  */
-function dataUnits(value: unknown): number {
+function measureData(value: unknown): { units: number; depth: number } {
   let units = 0;
-  const pending: unknown[] = [value];
+  let depth = 0;
+  const pending: [unknown, number][] = [[value, 1]];
   while (pending.length > 0 && units < MAX_COUNTED_DATA_UNITS) {
-    const item = pending.pop();
+    const [item, level] = pending.pop() as [unknown, number];
+    if (level > depth) depth = level;
     if (typeof item === 'string') units += item.length + 3;
     else if (Array.isArray(item)) {
       units += 2;
-      for (const element of item as unknown[]) pending.push(element);
+      for (const element of item as unknown[]) pending.push([element, level + 1]);
     } else if (typeof item === 'object' && item !== null) {
       units += 2;
       for (const [key, child] of Object.entries(item)) {
         units += key.length + 4;
-        pending.push(child);
+        pending.push([child, level + 1]);
       }
     } else units += 2;
   }
-  return units;
+  return { units, depth };
 }
 
 /**
@@ -178,7 +183,7 @@ function dataUnits(value: unknown): number {
  * JSON text (so cost is linear in the data, not values x data or items squared), and every
  * subschema carries `BUDGET_KEYWORD`, charged once per application.
  */
-function boundedAjv(patterns: ReadonlyMap<string, BoundedPattern>, allErrors: boolean): Ajv {
+function boundedAjv(patterns: ReadonlyMap<string, BoundedPattern>): Ajv {
   const regExp: RegExpEngine = Object.assign(
     (source: string) => {
       const pattern = patterns.get(source);
@@ -196,19 +201,25 @@ function boundedAjv(patterns: ReadonlyMap<string, BoundedPattern>, allErrors: bo
     { code: 're2js' },
   );
   // inlineRefs: false: a referenced schema is compiled once, not copied into every place using it.
-  const ajv = new Ajv({ ...AJV_OPTIONS, allErrors, validateSchema: false, inlineRefs: false, code: { regExp } });
+  // optimize: false: ajv's optimising passes took most of the compile time of big schemas.
+  const ajv = new Ajv({ ...AJV_OPTIONS, validateSchema: false, inlineRefs: false, code: { regExp, optimize: false } });
   ajv.removeKeyword('enum');
   ajv.removeKeyword('const');
   ajv.removeKeyword('uniqueItems');
   ajv.addKeyword(ENUM_KEYWORD);
   ajv.addKeyword(CONST_KEYWORD);
   ajv.addKeyword(UNIQUE_ITEMS_KEYWORD);
-  // Generated inline (a `validate` keyword would allocate a context object per application).
+  // Generated inline (a `validate` keyword would allocate a context object per application). It
+  // also stops collecting errors past MAX_VALIDATION_ERRORS: `errors` and `vErrors` are the error
+  // count and list of ajv's generated function, which then returns false with what it has. (Inside
+  // an anyOf whose branches fail on that many values before one passes, this makes the value invalid.)
   ajv.addKeyword({
     keyword: BUDGET_KEYWORD,
     schemaType: 'boolean',
     code: (cxt) => {
-      cxt.gen.code(_`${cxt.gen.scopeValue('func', { ref: chargeOne })}()`);
+      const { gen, it } = cxt;
+      gen.code(_`${gen.scopeValue('func', { ref: chargeOne })}()`);
+      gen.if(_`errors > ${MAX_VALIDATION_ERRORS}`, () => gen.assign(_`${it.validateName}.errors`, _`vErrors`).return(false));
     },
   });
   return ajv;
