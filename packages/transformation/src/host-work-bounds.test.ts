@@ -51,6 +51,20 @@ describe('YAML problems are collected within a bound', () => {
   });
 });
 
+describe('steps are checked within a bound', () => {
+  it('parses the bodies of at most maxSteps steps (7,000 broken steps inside the size cap were each parsed)', () => {
+    const steps = Array.from({ length: 7000 }, (_, i) => `  - { name: s${i}, run: "return (" }\n`).join('');
+    const source = `apiVersion: beddel/v1\nkind: Transformation\nmetadata: { name: t, version: "1" }\nspec:\n  steps:\n${steps}`;
+    expect(source.length).toBeLessThan(256 * 1024);
+    const { result: error, ms } = timed(() => compileError(source));
+    expect(error.code).toBe(ErrorCodes.INVALID_TRANSFORMATION);
+    expect(error.details).toHaveLength(33);
+    expect(error.details?.[0]).toEqual({ path: 'spec.steps', message: 'has 7000 steps; at most 32 are allowed (line 6, column 3)' });
+    expect(error.details?.[32]?.path).toBe('spec.steps[31].run');
+    expect(ms).toBeLessThan(YAML_BOUND_MS);
+  });
+});
+
 /** Bound for one schema compile or one validation. Each payload took 1.5-40 s before. */
 const SCHEMA_BOUND_MS = 500;
 const LONG = 60_000;
