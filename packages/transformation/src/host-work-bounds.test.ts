@@ -187,6 +187,18 @@ describe('JSON Schema compilation is bounded by caps', () => {
     expect(rejectedSchema({ $beddelBudget: false }).path).toBe('spec.inputSchema.$beddelBudget');
   });
 
+  it('applies the caps inside dependencies, contains, additionalItems and if/then/else too', () => {
+    expect(rejectedSchema({ dependencies: { a: { anyOf: range(65).map(() => true) } } }).path).toBe('spec.inputSchema.dependencies.a.anyOf');
+    expect(rejectedSchema({ contains: { pattern: '(?<=a)b' } }).path).toBe('spec.inputSchema.contains.pattern');
+    expect(rejectedSchema({ items: [true], additionalItems: { enum: range(1001) } }).path).toBe('spec.inputSchema.additionalItems.enum');
+    expect(rejectedSchema({ if: true, then: { pattern: 'x{1001}' }, else: true }).path).toBe('spec.inputSchema.then.pattern');
+    // dependencies apply to the same object: a $ref back through them never descends.
+    expect(rejectedSchema({ definitions: { t: { dependencies: { a: { $ref: '#/definitions/t' } } } }, $ref: '#/definitions/t' })).toEqual({
+      path: 'spec.inputSchema.definitions.t.dependencies.a.$ref',
+      message: 'refers back to a schema it is part of without descending into the data: validation would never end',
+    });
+  });
+
   it('still compiles a recursive schema that descends into the data, and validates it', () => {
     const tree = { definitions: { node: { type: 'object', required: ['value'], properties: { value: { type: 'number' }, left: { $ref: '#/definitions/node' }, right: { $ref: '#/definitions/node' } } } }, $ref: '#/definitions/node' };
     const compiled = new TransformationCompiler({ cacheSize: 0 }).compile(transformation(tree));
@@ -236,6 +248,20 @@ describe('validation of inputs and outputs is bounded', () => {
     const viaPropertyNames = validated({ type: 'object', propertyNames: { pattern: '^(a+)+$' } }, { [key]: 1 });
     expect(viaPropertyNames.problems[0]).toEqual({ path: 'input', message: 'must match pattern "^(a+)+$"' });
     expect(viaPropertyNames.ms).toBeLessThan(SCHEMA_BOUND_MS);
+  });
+
+  it('runs contains and dependencies patterns in linear time', { timeout: LONG }, () => {
+    const evil = `${'a'.repeat(26)}!`;
+    const viaContains = validated({ type: 'array', contains: { type: 'string', pattern: '^(a+)+$' } }, [evil, evil]);
+    expect(viaContains.problems).toEqual([
+      { path: 'input[0]', message: 'must match pattern "^(a+)+$"' },
+      { path: 'input[1]', message: 'must match pattern "^(a+)+$"' },
+      { path: 'input', message: 'must contain at least 1 valid item(s)' },
+    ]);
+    expect(viaContains.ms).toBeLessThan(SCHEMA_BOUND_MS);
+    const viaDependencies = validated({ dependencies: { a: { properties: { b: { pattern: '^(a+)+$' } } } } }, { a: 1, b: evil });
+    expect(viaDependencies.problems).toEqual([{ path: 'input.b', message: 'must match pattern "^(a+)+$"' }]);
+    expect(viaDependencies.ms).toBeLessThan(SCHEMA_BOUND_MS);
   });
 
   it('stops recursion that fans out (three branches recursing on the same data: 3^22 before)', { timeout: LONG }, () => {
