@@ -287,11 +287,24 @@ describe('validation of inputs and outputs is bounded', () => {
   it('refuses data nested deeper than a recursive schema validates (it overflowed the stack: BEDDEL_INTERNAL)', () => {
     const schema = { definitions: { t: { type: 'array', items: { $ref: '#/definitions/t' } } }, $ref: '#/definitions/t' };
     const data = JSON.parse(`${'['.repeat(30_000)}${']'.repeat(30_000)}`) as unknown;
-    expect(validated(schema, data).problems).toEqual([{ path: 'input', message: 'is nested 30000 levels deep; a recursive schema validates at most 1000 (MAX_RECURSIVE_DATA_DEPTH)' }]);
-    const within = JSON.parse(`${'['.repeat(1000)}${']'.repeat(1000)}`) as unknown;
+    expect(validated(schema, data).problems).toEqual([
+      { path: 'input', message: 'is nested 30000 levels deep; this recursive schema validates at most 256 (MAX_RECURSIVE_DATA_DEPTH, fewer for large recursive schemas)' },
+    ]);
+    const within = JSON.parse(`${'['.repeat(256)}${']'.repeat(256)}`) as unknown;
     expect(validated(schema, within).problems).toEqual([]);
     // Deep data under a schema that does not recurse is not walked by the validator, so it is fine.
     expect(validated({ type: 'array' }, data).problems).toEqual([]);
+  });
+
+  it('allows less depth to a large recursive schema, whose every level takes a large stack frame', () => {
+    // 600 properties: the stack ran out at 39 levels of data (BEDDEL_INTERNAL before).
+    const properties = Object.fromEntries(range(600).map((i) => [`p${i}`, { type: 'integer', minimum: 0 }]));
+    const schema = { definitions: { t: { type: 'object', properties: { ...properties, a: { $ref: '#/definitions/t' } } } }, $ref: '#/definitions/t' };
+    const nested = (depth: number): unknown => JSON.parse(`${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`);
+    expect(validated(schema, nested(4)).problems).toEqual([]);
+    expect(validated(schema, nested(40)).problems).toEqual([
+      { path: 'input', message: 'is nested 40 levels deep; this recursive schema validates at most 4 (MAX_RECURSIVE_DATA_DEPTH, fewer for large recursive schemas)' },
+    ]);
   });
 
   it('stops collecting errors at 10,000 (64 failing branches per item made millions of error objects)', { timeout: LONG }, () => {

@@ -39,6 +39,18 @@ export const MAX_ENUM_VALUES = 1_000;
 /** Most branches of one `allOf`, `anyOf` or `oneOf`, and most schemas of an `items` array. */
 export const MAX_COMBINATOR_WIDTH = 64;
 
+/**
+ * Deepest data a recursive schema validates. Each level of data is a call of the validator, whose
+ * stack frame grows with the subschemas compiled into it, so a recursive schema of `w` keywords
+ * (summed over the schemas it recurses into) validates at most `RECURSION_STACK_WEIGHT / w`
+ * levels, between `MIN_RECURSIVE_DATA_DEPTH` and this. Measured on Node 20: the stack ran out at
+ * about 70,000 (keywords x levels), so the quotient keeps a margin of about nine, and the minimum
+ * still fits the largest recursive schema the caps allow (about 10,000 keywords in 64 KiB).
+ */
+export const MAX_RECURSIVE_DATA_DEPTH = 256;
+const MIN_RECURSIVE_DATA_DEPTH = 4;
+const RECURSION_STACK_WEIGHT = 8_000;
+
 /** Added by us to every schema object to charge the validation budget; a tenant may not use it. */
 export const BUDGET_KEYWORD = '$beddelBudget';
 
@@ -49,7 +61,10 @@ export interface BoundedPattern {
 }
 
 export type BoundedSchema =
-  | { readonly ok: true; readonly schema: JsonObject | boolean; readonly patterns: ReadonlyMap<string, BoundedPattern>; readonly recursive: boolean }
+  | { readonly ok: true; readonly schema: JsonObject | boolean; readonly patterns: ReadonlyMap<string, BoundedPattern>;
+      /** For a recursive schema, how deeply nested data it validates; undefined when it does not recurse. */
+      readonly maxDataDepth: number | undefined;
+    }
   | { readonly ok: false; readonly problems: readonly Problem[] };
 
 const SINGLE_IN_PLACE = ['not', 'if', 'then', 'else'] as const;
@@ -69,12 +84,12 @@ export function boundSchema(schema: JsonValue): BoundedSchema {
   if (bytes > MAX_SCHEMA_BYTES) return { ok: false, problems: [{ path: [], message: `the schema is ${bytes} bytes as JSON; at most ${MAX_SCHEMA_BYTES} are allowed (MAX_SCHEMA_BYTES)` }] };
   // A copy: the budget keyword is added to it, and YAML aliases no longer share objects in it.
   const copy = JSON.parse(json) as JsonValue;
-  if (typeof copy !== 'boolean' && !isJsonObject(copy)) return { ok: true, schema: true, patterns: new Map(), recursive: false };
+  if (typeof copy !== 'boolean' && !isJsonObject(copy)) return { ok: true, schema: true, patterns: new Map(), maxDataDepth: undefined };
   const walk = new SchemaWalk(copy);
   walk.visit(copy, [], 0);
   if (walk.problems.length === 0) walk.expand();
   if (walk.problems.length > 0) return { ok: false, problems: walk.problems };
-  return { ok: true, schema: copy, patterns: walk.patterns, recursive: walk.recursive };
+  return { ok: true, schema: copy, patterns: walk.patterns, maxDataDepth: walk.maxDataDepth() };
 }
 
 type Ref = { readonly node: JsonObject; readonly ref: string; readonly path: readonly PathSegment[] };
@@ -82,8 +97,8 @@ type Ref = { readonly node: JsonObject; readonly ref: string; readonly path: rea
 class SchemaWalk {
   readonly problems: Problem[] = [];
   readonly patterns = new Map<string, BoundedPattern>();
-  /** Whether a `$ref` leads back to a schema it is part of: validation then goes as deep as the data. */
-  recursive = false;
+  /** Schemas a `$ref` leads back to while they are being expanded: validation then goes as deep as the data. */
+  readonly #recursionTargets = new Set<JsonObject>();
   readonly #root: JsonObject | boolean;
   readonly #rootId: string | undefined;
   /** Every schema object, with its path in the schema (problems found while expanding name it). */
@@ -232,13 +247,21 @@ class SchemaWalk {
         }
         // A recursive $ref (back to a schema being expanded) is applied once per level of data,
         // which the validation budget bounds; it is not expanded again here.
-        if (enteredAt !== undefined) this.recursive = true;
-        else if (!unfold(target, refPath, dataDepth, depth + 1)) return false;
+        if (enteredAt !== undefined) {
+          if (typeof target !== 'boolean') this.#recursionTargets.add(target);
+        } else if (!unfold(target, refPath, dataDepth, depth + 1)) return false;
       }
       onStack.delete(node);
       return true;
     };
     unfold(this.#root, [], 0, 0);
+  }
+
+  maxDataDepth(): number | undefined {
+    if (this.#recursionTargets.size === 0) return undefined;
+    let weight = 0;
+    for (const target of this.#recursionTargets) weight += inlineWeight(target);
+    return Math.max(MIN_RECURSIVE_DATA_DEPTH, Math.min(MAX_RECURSIVE_DATA_DEPTH, Math.floor(RECURSION_STACK_WEIGHT / Math.max(1, weight))));
   }
 
   #resolve(ref: string, path: readonly PathSegment[]): JsonObject | boolean | undefined {
@@ -304,6 +327,24 @@ class SchemaWalk {
 }
 
 const META_SCHEMA_URL = 'http://json-schema.org/draft-07/schema';
+
+/** Keywords of a schema and of the subschemas compiled into the same function as it (not through `$ref`). */
+function inlineWeight(node: JsonValue | undefined): number {
+  if (typeof node === 'boolean') return 1;
+  if (!isJsonObject(node)) return 0;
+  let weight = Object.keys(node).length;
+  for (const keyword of [...SINGLE_IN_PLACE, ...SINGLE_DESCENDING]) weight += inlineWeight(node[keyword]);
+  for (const keyword of [...LIST_IN_PLACE, 'items'] as const) {
+    const value = node[keyword];
+    if (Array.isArray(value)) for (const item of value as readonly JsonValue[]) weight += inlineWeight(item);
+    else if (keyword === 'items') weight += inlineWeight(value);
+  }
+  for (const keyword of [...MAP_DESCENDING, 'dependencies'] as const) {
+    const map = node[keyword];
+    if (isJsonObject(map)) for (const value of Object.values(map)) weight += inlineWeight(value);
+  }
+  return weight;
+}
 
 /**
  * The size of an ECMAScript regular expression with its counted repetitions written out: each

@@ -75,10 +75,13 @@ export function compileJsonSchema(schema: JsonValue): SchemaCompilation {
     ok: true,
     check: (value, root) => {
       const data = measureData(value);
-      if (bounded.recursive && data.depth > MAX_RECURSIVE_DATA_DEPTH) {
-        // Each level of data is a level of recursion in the validator: far deeper, and the host's
-        // stack would run out.
-        return deepFreeze([{ path: root, message: `is nested ${data.depth} levels deep; a recursive schema validates at most ${MAX_RECURSIVE_DATA_DEPTH} (MAX_RECURSIVE_DATA_DEPTH)` }]);
+      const { maxDataDepth } = bounded;
+      if (maxDataDepth !== undefined && data.depth > maxDataDepth) {
+        // Each level of data is a level of recursion in the validator: deeper, and the host's
+        // stack could run out.
+        return deepFreeze([
+          { path: root, message: `is nested ${data.depth} levels deep; this recursive schema validates at most ${maxDataDepth} (MAX_RECURSIVE_DATA_DEPTH, fewer for large recursive schemas)` },
+        ]);
       }
       const budget = Math.max(MIN_VALIDATION_WORK, VALIDATION_WORK_PER_DATA_UNIT * data.units);
       const run = budgeted(budget, () => validate(value));
@@ -95,8 +98,6 @@ export function compileJsonSchema(schema: JsonValue): SchemaCompilation {
  * made millions of error objects: seconds and gigabytes on the host.
  */
 export const MAX_VALIDATION_ERRORS = 10_000;
-/** Deepest data a recursive schema validates (non-recursive schemas never go deeper than themselves). */
-export const MAX_RECURSIVE_DATA_DEPTH = 1_000;
 
 type BudgetedRun = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: ValidationBudgetExceeded | RangeError };
 
@@ -122,7 +123,7 @@ function tooMuchWork(error: ValidationBudgetExceeded | RangeError, budget: numbe
   if (error instanceof ValidationBudgetExceeded) {
     return `validating against the schema takes more than ${budget} units of work (${VALIDATION_WORK_PER_DATA_UNIT} per value or character of the data, at least ${MIN_VALIDATION_WORK}); simplify the schema`;
   }
-  // Kept as a backstop: MAX_RECURSIVE_DATA_DEPTH and the schema caps should make it unreachable.
+  // A backstop: the depth allowed to recursive schemas should keep it unreachable.
   return `is nested too deeply to validate against the schema (${error.message})`;
 }
 
