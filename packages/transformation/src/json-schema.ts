@@ -13,8 +13,8 @@ import type { PathSegment, Problem } from './problem-path.js';
 export type SchemaCompilation = { readonly ok: true; readonly check: (value: unknown, root: string) => readonly ProblemDetail[] } | { readonly ok: false; readonly problems: readonly Problem[] };
 
 /**
- * Validation work allowed per unit of the value validated (each value in it, and each character
- * of its strings and keys), and at least `MIN_VALIDATION_WORK`. One unit is one subschema applied
+ * Validation work allowed per character of the value validated, as JSON (counted without writing
+ * it), and at least `MIN_VALIDATION_WORK`. One unit is one subschema applied
  * to one value, 16 characters compared for `enum`/`const`/`uniqueItems`, or 32 (character x
  * program size) steps of a regular expression. Past it, validation stops with a problem: work
  * stays linear in the data whatever the schema (recursion, wide combinators, many patterns).
