@@ -4,13 +4,13 @@ import type { SchemaCompilation } from './json-schema.js';
 
 function compiled(schema: Parameters<typeof compileJsonSchema>[0]): Extract<SchemaCompilation, { ok: true }> {
   const result = compileJsonSchema(schema);
-  if (!result.ok) throw new Error(`expected the schema to compile: ${result.messages.join('; ')}`);
+  if (!result.ok) throw new Error(`expected the schema to compile: ${result.problems.map((problem) => problem.message).join('; ')}`);
   return result;
 }
 
 function messages(schema: Parameters<typeof compileJsonSchema>[0]): readonly string[] {
   const result = compileJsonSchema(schema);
-  return result.ok ? [] : result.messages;
+  return result.ok ? [] : result.problems.map((problem) => problem.message);
 }
 
 const ORDER = {

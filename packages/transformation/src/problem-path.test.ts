@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPath, limitProblems } from './problem-path.js';
+import { formatPath, limitProblems, mapLimitedProblems } from './problem-path.js';
 
 describe('formatPath', () => {
   it('joins keys with dots and indexes with brackets', () => {
@@ -31,5 +31,22 @@ describe('limitProblems', () => {
   it('works on problems whose path is still a list of segments', () => {
     const list = Array.from({ length: 3 }, (_, i) => ({ path: ['spec', i], message: 'm' }));
     expect(limitProblems(list, [], 2)).toEqual([list[0], { path: [], message: '2 more problems not listed' }]);
+  });
+});
+
+describe('mapLimitedProblems', () => {
+  it('maps only the entries it keeps', () => {
+    const mapped: number[] = [];
+    const cut = mapLimitedProblems(
+      Array.from({ length: 1000 }, (_, i) => i),
+      (i) => {
+        mapped.push(i);
+        return { path: [i], message: 'm' };
+      },
+      [],
+      3,
+    );
+    expect(mapped).toEqual([0, 1]);
+    expect(cut).toEqual([{ path: [0], message: 'm' }, { path: [1], message: 'm' }, { path: [], message: '998 more problems not listed' }]);
   });
 });

@@ -34,7 +34,17 @@ export const MAX_PROBLEMS = 100;
  */
 export function limitProblems<P extends ProblemDetail | Problem>(problems: readonly P[], rootPath: P['path'], max = MAX_PROBLEMS): readonly P[] {
   if (problems.length <= max) return problems;
-  const kept = problems.slice(0, max - 1);
-  kept.push({ path: rootPath, message: `${problems.length - kept.length} more problems not listed` } as P);
+  return mapLimitedProblems(problems, (problem) => problem, rootPath, max);
+}
+
+/**
+ * Turns at most `max` raw findings (YAML errors, ajv errors) into problems, cutting the list as
+ * `limitProblems` does *before* mapping: mapping one finding walks the document to find its path,
+ * and a hostile document inside the size cap can hold tens of thousands of findings.
+ */
+export function mapLimitedProblems<T, P extends ProblemDetail | Problem>(items: readonly T[], toProblem: (item: T) => P, rootPath: P['path'], max = MAX_PROBLEMS): P[] {
+  if (items.length <= max) return items.map(toProblem);
+  const kept = items.slice(0, max - 1).map(toProblem);
+  kept.push({ path: rootPath, message: `${items.length - kept.length} more problems not listed` } as P);
   return kept;
 }

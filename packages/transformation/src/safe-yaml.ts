@@ -1,5 +1,6 @@
 import { Composer, Lexer, LineCounter, Parser, isAlias, isMap, isNode, isScalar, isSeq } from 'yaml';
 import type { CST, Document, DocumentOptions, ParseOptions, ParsedNode, SchemaOptions, Node as YamlNode } from 'yaml';
+import { mapLimitedProblems } from './problem-path.js';
 import type { PathSegment, Problem } from './problem-path.js';
 
 export interface SafeYamlOptions {
@@ -12,7 +13,10 @@ export interface SafeYamlOptions {
 /** A parsed YAML source: its data, or problems, plus a way to turn a data path into a line. */
 export interface ParsedYaml {
   readonly value: unknown;
+  /** At most `MAX_PROBLEMS` entries (the last one then says how many were left out). */
   readonly problems: readonly Problem[];
+  /** How many problems were found, including those left out of `problems`. */
+  readonly problemCount: number;
   /** `(line 3, column 5)` for the node at `path` (or its nearest ancestor), or '' when unknown. */
   locate(path: readonly PathSegment[]): string;
 }
@@ -60,9 +64,10 @@ export function parseYaml(source: string, options: SafeYamlOptions): ParsedYaml 
     const { line, col } = lineCounter.linePos(offset);
     return ` (line ${line}, column ${col})`;
   };
-  const failed = (problems: Problem[], locate: (path: readonly PathSegment[]) => string = () => ''): ParsedYaml => ({
+  const failed = (problems: Problem[], locate: (path: readonly PathSegment[]) => string = () => '', problemCount = problems.length): ParsedYaml => ({
     value: undefined,
     problems,
+    problemCount,
     locate,
   });
 
@@ -84,22 +89,31 @@ export function parseYaml(source: string, options: SafeYamlOptions): ParsedYaml 
     return failed([{ path: [], message: `the source must hold exactly one YAML document, found ${documents.length}${where}` }], locate);
   }
 
-  const syntaxProblems = document.errors.map((error) => ({
-    path: pathAtOffset(document.contents, error.pos[0]),
-    message: `${error.message}${at(error.pos[0])}`,
-  }));
-  if (syntaxProblems.length > 0) return failed(syntaxProblems, locate);
+  // Finding the path of an error walks the document, so only the errors that will be listed are
+  // mapped: a misindented document inside the size cap has tens of thousands of them, and mapping
+  // them all took seconds on the host thread.
+  if (document.errors.length > 0) {
+    const mapError = (error: { pos: [number, number]; message: string }): Problem => ({ path: pathAtOffset(document.contents, error.pos[0]), message: `${error.message}${at(error.pos[0])}` });
+    return failed(mapLimitedProblems(document.errors, mapError, []), locate, document.errors.length);
+  }
 
-  const nodeProblems: Problem[] = [];
+  type Finding = { readonly offset: number; readonly message: string; readonly path?: readonly PathSegment[] };
+  const findings: Finding[] = [];
   for (const warning of document.warnings) {
     // Unresolved tags are reported below, with the path, as explicit tags.
     if (warning.code === 'TAG_RESOLVE_FAILED') continue;
-    nodeProblems.push({ path: pathAtOffset(document.contents, warning.pos[0]), message: `${warning.message}${at(warning.pos[0])}` });
+    findings.push({ offset: warning.pos[0], message: warning.message });
   }
   checkNodes(document, document.contents, [], (path, message, node) => {
-    nodeProblems.push({ path, message: `${message}${node.range ? at(node.range[0]) : ''}` });
+    findings.push({ offset: node.range ? node.range[0] : -1, message, path });
   });
-  if (nodeProblems.length > 0) return failed(nodeProblems, locate);
+  if (findings.length > 0) {
+    const mapFinding = ({ offset, message, path }: Finding): Problem => ({
+      path: path ?? pathAtOffset(document.contents, offset),
+      message: `${message}${offset >= 0 ? at(offset) : ''}`,
+    });
+    return failed(mapLimitedProblems(findings, mapFinding, []), locate, findings.length);
+  }
 
   let value: unknown;
   try {
@@ -113,7 +127,7 @@ export function parseYaml(source: string, options: SafeYamlOptions): ParsedYaml 
     return failed([{ path: [], message }], locate);
   }
   if (value === null || value === undefined) return failed([{ path: [], message: 'the document is empty' }], locate);
-  return { value, problems: [], locate };
+  return { value, problems: [], problemCount: 0, locate };
 }
 
 /** Runs yaml's lexer and CST parser (both iterative) and stops once the parser stack gets too deep. */

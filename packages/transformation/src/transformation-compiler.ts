@@ -1,10 +1,11 @@
 import { BeddelError, DEFAULT_LIMITS, ErrorCodes, canonicalJson, sha256Hex } from '@beddel/contracts';
 import type { ExecutablePlan, ProblemDetail, TransformationRef } from '@beddel/contracts';
 import { compileJsonSchema } from './json-schema.js';
+import type { SchemaCompilation } from './json-schema.js';
 import { LruCache } from './lru-cache.js';
 import { deepFreeze, toPlainData } from './plain-data.js';
 import type { JsonValue } from './plain-data.js';
-import { formatPath, limitProblems } from './problem-path.js';
+import { formatPath, mapLimitedProblems } from './problem-path.js';
 import type { PathSegment, Problem } from './problem-path.js';
 import { parseYaml } from './safe-yaml.js';
 import { readTransformationDocument } from './transformation-document.js';
@@ -33,7 +34,7 @@ export interface TransformationCompilerOptions {
   readonly maxSteps?: number;
   /** Cap on each step's `run` body, in UTF-8 bytes. Default 64 KiB. */
   readonly maxStepSourceBytes?: number;
-  /** How many compiled transformations to keep, least recently used out first; 0 disables the cache. Default 256. */
+  /** How many compiled transformations, and how many compiled schemas, to keep, least recently used out first; 0 disables both caches. Default 256. */
   readonly cacheSize?: number;
 }
 
@@ -65,10 +66,26 @@ type Outcome = { readonly ok: true; readonly transformation: CompiledTransformat
 export class TransformationCompiler {
   readonly #options: Readonly<Required<TransformationCompilerOptions>>;
   readonly #cache: LruCache<string, CompiledTransformation>;
+  /**
+   * Compiled schemas by SHA-256 of their canonical JSON: the source cache misses on any change to
+   * the text (a comment, a step), and compiling a large schema is the costly part. A compiled
+   * schema holds no data of the values it checks, so identical schemas may share one.
+   */
+  readonly #schemaCache: LruCache<string, SchemaCompilation>;
 
   constructor(options: TransformationCompilerOptions = {}) {
     this.#options = resolveOptions(options);
     this.#cache = new LruCache(this.#options.cacheSize);
+    this.#schemaCache = new LruCache(this.#options.cacheSize);
+  }
+
+  #compileSchema(schema: JsonValue): SchemaCompilation {
+    const key = sha256Hex(canonicalJson(schema));
+    const cached = this.#schemaCache.get(key);
+    if (cached !== undefined) return cached;
+    const compiled = compileJsonSchema(schema);
+    this.#schemaCache.set(key, compiled);
+    return compiled;
   }
 
   /**
@@ -98,7 +115,7 @@ export class TransformationCompiler {
     let locate: (path: readonly PathSegment[]) => string = () => '';
     if (identified.text !== undefined) {
       const parsed = parseYaml(identified.text, { maxAliasCount: options.maxAliasCount, maxDepth: MAX_DOCUMENT_DEPTH });
-      if (parsed.problems.length > 0) return failure(parsed.problems, () => '');
+      if (parsed.problems.length > 0) return failure(parsed.problems, () => '', parsed.problemCount);
       locate = (path) => parsed.locate(path);
       const plain = toPlainData(parsed.value, { maxJsonChars: options.maxSourceBytes, maxDepth: MAX_DOCUMENT_DEPTH });
       if (!plain.ok) return failure(plain.problems, locate);
@@ -113,9 +130,9 @@ export class TransformationCompiler {
     for (const key of ['inputSchema', 'outputSchema'] as const) {
       const schema = reading[key];
       if (schema === undefined) continue;
-      const compiled = compileJsonSchema(schema);
+      const compiled = this.#compileSchema(schema);
       if (compiled.ok) checks[key] = compiled.check;
-      else for (const message of compiled.messages) problems.push({ path: ['spec', key], message });
+      else for (const problem of compiled.problems) problems.push({ path: ['spec', key, ...problem.path], message: problem.message });
     }
     const { name, version } = reading;
     if (problems.length > 0 || name === undefined || version === undefined) return failure(problems, locate);
@@ -174,10 +191,10 @@ function identify(source: unknown, maxSourceBytes: number): Identified {
   return { ok: true, id: sha256Hex(json), data: plain.value };
 }
 
-function failure(problems: readonly Problem[], locate: (path: readonly PathSegment[]) => string): Outcome {
+function failure(problems: readonly Problem[], locate: (path: readonly PathSegment[]) => string, total = problems.length): Outcome {
   // Cut before formatting: finding a line walks the YAML, and there may be thousands of problems.
-  const details = limitProblems(problems, []).map(toDetail(locate));
-  return { ok: false, problems: deepFreeze(details), total: problems.length };
+  const details = mapLimitedProblems(problems, toDetail(locate), '');
+  return { ok: false, problems: deepFreeze(details), total };
 }
 
 function toDetail(locate: (path: readonly PathSegment[]) => string): (problem: Problem) => ProblemDetail {
