@@ -226,7 +226,7 @@ class TenantRuntime {
   private normaliseInput(context: RunContext, input: unknown): void {
     const text = runValueText(input);
     if (!text.ok) {
-      context.inputRefusal = failure(ErrorCodes.INPUT_INVALID, `The input ${text.message}.`);
+      context.inputRefusal = failure(ErrorCodes.INPUT_INVALID, `The input ${text.message}.`, { path: 'input' });
       return;
     }
     context.inputBytes = text.bytes;
@@ -236,7 +236,7 @@ class TenantRuntime {
     }
     const value = runValueFromJson(text.json);
     if (!value.ok) {
-      context.inputRefusal = failure(ErrorCodes.INPUT_INVALID, `The input ${value.message}.`);
+      context.inputRefusal = failure(ErrorCodes.INPUT_INVALID, `The input ${value.message}.`, { path: 'input' });
       return;
     }
     context.input = value.value;
@@ -332,7 +332,7 @@ class TenantRuntime {
     }
     const outputValue = runValueFromJson(outcome.outputJson);
     if (!outputValue.ok) {
-      return this.finish(context, failure(ErrorCodes.OUTPUT_INVALID, `The output ${outputValue.message}.`), metrics);
+      return this.finish(context, failure(ErrorCodes.OUTPUT_INVALID, `The output ${outputValue.message}.`, { path: 'output' }), metrics);
     }
     const output = outputValue.value;
     const outputProblems = compiled.validateOutput(output);
