@@ -1,0 +1,150 @@
+/**
+ * Burst capacity: scheduling is non-preemptive, so when one tenant keeps every worker busy with
+ * long runs, fair queues alone still make a light tenant's trivial run wait for a whole flood run
+ * (~800 ms here). The pool runs such light tenants on a burst worker beyond `maxWorkers`, where
+ * the OS time-slices the cores, and never sends a tenant with work in flight (a flooder) there.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ExecutionOutcome, MetricLabels, MetricName, MetricsSink } from '@beddel/contracts';
+import { MetricNames } from '@beddel/contracts';
+import { WorkerProcessPool } from './worker-process-pool.js';
+import type { WorkerProcessPoolOptions } from './worker-process-pool.js';
+import { busy, calibrate, percentile, sleep, trivial } from './test-support/flood.js';
+
+/** Keeps the calls the pool makes: which worker each execution went to, the workers gauge. */
+class RecordingMetrics implements MetricsSink {
+  sentTo: string[] = [];
+  workerCounts: number[] = [];
+  increment(): void {}
+  observe(name: MetricName, _value: number, labels?: MetricLabels): void {
+    if (name === MetricNames.queueWait && labels?.worker !== undefined) this.sentTo.push(labels.worker);
+  }
+  set(name: MetricName, value: number, labels?: MetricLabels): void {
+    if (name === MetricNames.workers && labels === undefined) this.workerCounts.push(value);
+  }
+}
+
+let pools: WorkerProcessPool[] = [];
+afterEach(async () => {
+  await Promise.all(pools.map((pool) => pool.close()));
+  pools = [];
+});
+
+async function startedPool(options: WorkerProcessPoolOptions): Promise<WorkerProcessPool> {
+  const pool = new WorkerProcessPool(options);
+  pools.push(pool);
+  await pool.start();
+  return pool;
+}
+
+/** Runs `body` while the flood runs: `concurrency` chains of busy runs, `runs` in all. */
+function startFlood(pool: WorkerProcessPool, n: number, runs: number, concurrency: number): { done: () => boolean; outcomes: Promise<ExecutionOutcome[]>; startedAt: number } {
+  let finished = false;
+  let left = runs;
+  const startedAt = performance.now();
+  const chain = async (): Promise<ExecutionOutcome[]> => {
+    const outcomes: ExecutionOutcome[] = [];
+    while (left > 0) {
+      left -= 1;
+      outcomes.push(await pool.execute(busy('flooder', n)));
+    }
+    return outcomes;
+  };
+  const outcomes = Promise.all(Array.from({ length: concurrency }, chain)).then((all) => {
+    finished = true;
+    return all.flat();
+  });
+  return { done: () => finished, outcomes, startedAt };
+}
+
+/** The victim's trivial runs, one after the other with a short pause, while `during()` holds. */
+async function victimRuns(pool: WorkerProcessPool, tenantId: string, during: () => boolean, most: number): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 1; i <= most && during(); i++) {
+    const started = performance.now();
+    const outcome = await pool.execute(trivial(tenantId, i));
+    latencies.push(performance.now() - started);
+    expect(outcome).toMatchObject({ ok: true, outputJson: String(i) });
+    await sleep(30);
+  }
+  return latencies;
+}
+
+function summary(latencies: readonly number[]): string {
+  return `n=${latencies.length} first=${latencies[0]?.toFixed(1)} p50=${percentile(latencies, 50).toFixed(1)} p99=${percentile(latencies, 99).toFixed(1)} max=${Math.max(...latencies).toFixed(1)} ms`;
+}
+
+describe('burst capacity for light tenants', () => {
+  // 12 flood runs kept 12 deep in the queue, and a flood of exactly one run per worker (each
+  // worker then has a free pipeline slot, behind a running flood run).
+  it.each([
+    { label: '12 queued', concurrency: 12 },
+    { label: '2 at a time', concurrency: 2 },
+  ])('a light tenant stays fast during a neighbour\'s flood of 800 ms runs on 2 workers ($label)', async ({ concurrency }) => {
+    const metrics = new RecordingMetrics();
+    const pool = await startedPool({ workers: 2, scaleDownIdleMs: 400, metrics });
+    const n = await calibrate(pool, 800);
+    // Warm the victim's isolate so its latency is only its wait plus ~1 ms of work.
+    expect(await pool.execute(trivial('victim', 0))).toMatchObject({ ok: true, outputJson: '0' });
+    const flood = startFlood(pool, n, 12, concurrency);
+    await sleep(50);
+    const latencies = await victimRuns(pool, 'victim', () => !flood.done(), 40);
+    const burstSeen = pool.poolStats().some((worker) => worker.worker.startsWith('burst'));
+    const floodOutcomes = await flood.outcomes;
+    const floodSeconds = (performance.now() - flood.startedAt) / 1000;
+    for (const outcome of floodOutcomes) expect(outcome.ok).toBe(true);
+    const longestFloodRunMs = Math.max(...floodOutcomes.map((outcome) => outcome.metrics.durationMs));
+    console.log(`victim during flood (${concurrency} concurrent): ${summary(latencies)}; flood ${floodOutcomes.length} runs, longest ${longestFloodRunMs.toFixed(0)} ms, ${(floodOutcomes.length / floodSeconds).toFixed(2)} runs/s`);
+    // Without burst capacity each victim run waited for a running flood run (up to ~800 ms), so
+    // few of them fitted in the flood. The first may wait for the burst worker to start.
+    expect(latencies.length).toBeGreaterThanOrEqual(30);
+    expect(Math.max(...latencies.slice(1))).toBeLessThan(150);
+    expect(latencies[0]).toBeLessThan(longestFloodRunMs);
+    // The burst worker is a worker like the others: in poolStats and the workers gauge, and
+    // retired once idle past scaleDownIdleMs when the flood is over.
+    expect(burstSeen).toBe(true);
+    expect(Math.max(...metrics.workerCounts)).toBe(3);
+    for (let waited = 0; waited < 5000 && pool.poolStats().length > 2; waited += 100) await sleep(100);
+    expect(pool.poolStats().map((worker) => worker.worker)).toEqual(['0', '1']);
+    expect(metrics.workerCounts.at(-1)).toBe(2);
+  }, 90_000);
+
+  it('a lone flooding tenant gets every worker and never a burst worker', async () => {
+    const metrics = new RecordingMetrics();
+    const pool = await startedPool({ workers: 2, metrics });
+    const n = await calibrate(pool, 600);
+    metrics.sentTo = [];
+    const flood = startFlood(pool, n, 8, 8);
+    const outcomes = await flood.outcomes;
+    const floodSeconds = (performance.now() - flood.startedAt) / 1000;
+    for (const outcome of outcomes) expect(outcome.ok).toBe(true);
+    console.log(`lone flood: ${outcomes.length} runs, ${(outcomes.length / floodSeconds).toFixed(2)} runs/s`);
+    expect(metrics.sentTo).toHaveLength(8);
+    expect(new Set(metrics.sentTo)).toEqual(new Set(['0', '1']));
+  }, 60_000);
+
+  it('a tenant whose last run was long is not sent to a burst worker, even with nothing in flight', async () => {
+    const pool = await startedPool({ workers: 2 });
+    const n = await calibrate(pool, 800);
+    expect(await pool.execute(trivial('victim', 0))).toMatchObject({ ok: true, outputJson: '0' });
+    const flood = startFlood(pool, n, 12, 12);
+    await sleep(50);
+    // One run at a time, so it never has anything in flight when it submits: its first run may
+    // take the burst worker (nothing is known of it yet), the next ones must not.
+    const heavyN = Math.round(n / 2);
+    expect((await pool.execute(busy('sequential-heavy', heavyN))).ok).toBe(true);
+    let heavyDone = false;
+    const heavy = (async () => {
+      const outcomes: ExecutionOutcome[] = [];
+      for (let i = 0; i < 3; i++) outcomes.push(await pool.execute(busy('sequential-heavy', heavyN)));
+      heavyDone = true;
+      return outcomes;
+    })();
+    const latencies = await victimRuns(pool, 'victim', () => !heavyDone, 40);
+    for (const outcome of await heavy) expect(outcome.ok).toBe(true);
+    for (const outcome of await flood.outcomes) expect(outcome.ok).toBe(true);
+    console.log(`victim during a sequential heavy tenant: ${summary(latencies)}`);
+    expect(latencies.length).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...latencies)).toBeLessThan(150);
+  }, 90_000);
+});
