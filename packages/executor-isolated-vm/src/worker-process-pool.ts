@@ -915,11 +915,16 @@ class WorkerGroup implements WorkerHost {
   }
 
   /**
-   * Every regular worker is up and running something, and the group may not grow: a newcomer
-   * would wait for a running execution. (A worker starting or being replaced will soon be free.)
+   * The group may not grow, something runs, and no regular worker is free now: a newcomer would
+   * wait for a running execution, or for a worker being replaced (a tenant whose runs kill their
+   * worker keeps one starting) or draining.
    */
   private get saturated(): boolean {
-    return this.workers.length >= this.limits.maxWorkers && this.workers.every((worker) => !worker.starting && (!worker.accepting || worker.inFlightCount > 0));
+    return (
+      this.workers.length >= this.limits.maxWorkers &&
+      this.workers.some((worker) => worker.inFlightCount > 0) &&
+      !this.workers.some((worker) => worker.accepting && worker.inFlightCount === 0)
+    );
   }
 
   /** Whether this tenant's last run was short enough for a burst worker (unknown: yes). */
@@ -943,7 +948,9 @@ class WorkerGroup implements WorkerHost {
    * during a flood then waits for (part of) a start, and every later run takes a few ms.
    */
   private keepBurstSpare(): void {
-    if (this.burstWorkers.length === 0 && this.saturated) this.growBurst();
+    // Not while a regular worker starts: it will be free soon, and two process starts at once slow
+    // each other down (a light tenant that finds no burst worker still starts one on demand).
+    if (this.burstWorkers.length === 0 && this.saturated && !this.workers.some((worker) => worker.starting)) this.growBurst();
   }
 
   private growForWaiting(): void {
