@@ -170,20 +170,24 @@ describe('burst capacity for light tenants', () => {
     expect(new Set(metrics.sentTo)).toEqual(new Set(['0', '1']));
   }, 60_000);
 
-  it('a tenant whose last run was long is not sent to a burst worker, even with nothing in flight', async () => {
+  it('a tenant whose recent runs were long is not sent to a burst worker, even with nothing in flight or a short run between', async () => {
     const pool = await startedPool({ workers: 2 });
     const n = await calibrate(pool, 800);
     expect(await pool.execute(trivial('victim', 0))).toMatchObject({ ok: true, outputJson: '0' });
     const flood = startFlood(pool, n, 12, 12);
     await sleep(50);
     // One run at a time, so it never has anything in flight when it submits: its first run may
-    // take the burst worker (nothing is known of it yet), the next ones must not.
+    // take the burst worker (nothing is known of it yet), the next ones must not, even right after
+    // one of its trivial runs.
     const heavyN = Math.round(n / 2);
     expect((await pool.execute(busy('sequential-heavy', heavyN))).ok).toBe(true);
     let heavyDone = false;
     const heavy = (async () => {
       const outcomes: ExecutionOutcome[] = [];
-      for (let i = 0; i < 3; i++) outcomes.push(await pool.execute(busy('sequential-heavy', heavyN)));
+      for (let i = 0; i < 3; i++) {
+        outcomes.push(await pool.execute(trivial('sequential-heavy', i)));
+        outcomes.push(await pool.execute(busy('sequential-heavy', heavyN)));
+      }
       heavyDone = true;
       return outcomes;
     })();

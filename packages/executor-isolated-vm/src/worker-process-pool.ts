@@ -22,13 +22,16 @@ export interface WorkerProcessPoolOptions {
   /**
    * Extra sandbox processes beyond `maxWorkers` for light tenants (default 1; 0 turns them off).
    * Scheduling is non-preemptive: when every worker is running other tenants' executions, a
-   * tenant with nothing in flight whose last run was short (`burstMaxRunMs`) runs on a burst
+   * tenant with nothing in flight whose recent runs were short (`burstMaxRunMs`) runs on a burst
    * worker, where the OS time-slices the cores, instead of waiting for a running execution to end.
    * A tenant with work in flight (a flooder) is never sent there. One is started, as a warm spare,
    * as soon as every worker is busy; they retire when idle like the others.
    */
   readonly burstWorkers?: number;
-  /** Longest last run (wall time, ms) of a tenant that may still use a burst worker. Default 50. */
+  /**
+   * Longest recent run (wall time, ms) of a tenant that may still use a burst worker. Default 50.
+   * A long run is remembered for a few short ones: each later run halves it (or replaces it, if longer).
+   */
   readonly burstMaxRunMs?: number;
   /** Extra time past the execution timeout before the supervisor kills a silent worker. */
   readonly deadlineGraceMs?: number;
@@ -738,7 +741,7 @@ interface GroupLimits {
   readonly maxQueueWaitMs: number;
 }
 
-/** Tenants whose last run's duration the group remembers (the oldest are forgotten first). */
+/** Tenants whose run length the group remembers (the least recently run are forgotten first). */
 const MAX_RUN_HISTORY = 4096;
 
 /**
@@ -750,7 +753,7 @@ const MAX_RUN_HISTORY = 4096;
  * overtake a busy worker's pipelined executions (see `SupervisedWorker.canTake`).
  *
  * Burst capacity: scheduling is non-preemptive, so when every worker is running other tenants'
- * executions, a light tenant (nothing in flight, last run short) would still wait for a running
+ * executions, a light tenant (nothing in flight, recent runs short) would still wait for a running
  * execution, however long. It runs on a burst worker instead, one of at most `burstWorkers`
  * processes beyond `maxWorkers`, and the OS time-slices the cores between it and the busy ones.
  */
@@ -761,8 +764,12 @@ class WorkerGroup implements WorkerHost {
   /** tenant -> the worker holding its warm isolate. */
   readonly assignments = new Map<string, SupervisedWorker>();
   private readonly queues = new TenantQueues();
-  /** tenant -> wall time (ms) of its last execution that ran, for burst eligibility. */
-  private readonly lastRunMs = new Map<string, number>();
+  /**
+   * tenant -> how long its runs hold a worker (ms), for burst eligibility: its last run's wall
+   * time, or half the previous value if that is more, so one long run is remembered for a few
+   * short ones (a tenant alternating short and long runs cannot put each long one on a burst worker).
+   */
+  private readonly recentRunMs = new Map<string, number>();
   private closed = false;
   retiredRestarts = 0;
 
@@ -927,17 +934,18 @@ class WorkerGroup implements WorkerHost {
     );
   }
 
-  /** Whether this tenant's last run was short enough for a burst worker (unknown: yes). */
+  /** Whether this tenant's recent runs were short enough for a burst worker (unknown: yes). */
   private ranShort(tenantId: string): boolean {
-    return (this.lastRunMs.get(tenantId) ?? 0) <= this.limits.burstMaxRunMs;
+    return (this.recentRunMs.get(tenantId) ?? 0) <= this.limits.burstMaxRunMs;
   }
 
   private noteRun(tenantId: string, durationMs: number): void {
-    this.lastRunMs.delete(tenantId);
-    this.lastRunMs.set(tenantId, durationMs);
-    if (this.lastRunMs.size > MAX_RUN_HISTORY) {
-      const oldest = this.lastRunMs.keys().next().value;
-      if (oldest !== undefined) this.lastRunMs.delete(oldest);
+    const previous = this.recentRunMs.get(tenantId) ?? 0;
+    this.recentRunMs.delete(tenantId);
+    this.recentRunMs.set(tenantId, Math.max(durationMs, previous / 2));
+    if (this.recentRunMs.size > MAX_RUN_HISTORY) {
+      const oldest = this.recentRunMs.keys().next().value;
+      if (oldest !== undefined) this.recentRunMs.delete(oldest);
     }
   }
 
@@ -1056,7 +1064,7 @@ class WorkerGroup implements WorkerHost {
     // A tenant may be warm on several workers (it moved, or ran on a burst worker).
     for (const worker of this.allWorkers) worker.evict(tenantId);
     this.assignments.delete(tenantId);
-    this.lastRunMs.delete(tenantId);
+    this.recentRunMs.delete(tenantId);
   }
 
   async close(): Promise<void> {
@@ -1084,7 +1092,7 @@ function idleIn(workers: readonly SupervisedWorker[], idleMs: number): Supervise
  *   most the execution running on its worker, not by the flood's queue.
  * - A tenant goes to the worker holding its warm isolate when it is idle, else to an idle worker,
  *   else to its own worker's pipeline, or a new worker when every worker is busy and the pool may grow.
- * - When every worker is running something, a light tenant (nothing in flight, last run short)
+ * - When every worker is running something, a light tenant (nothing in flight, recent runs short)
  *   runs on a burst worker beyond `maxWorkers` (`burstWorkers`, default 1) instead of waiting
  *   for a running execution of another tenant; a flooder is never sent there.
  * - Workers idle past `scaleDownIdleMs` are retired, down to `minWorkers`.
