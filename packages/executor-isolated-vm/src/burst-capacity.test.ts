@@ -96,6 +96,7 @@ describe('burst capacity for light tenants', () => {
     await sleep(50);
     const latencies = await victimRuns(pool, 'victim', () => !flood.done(), 40);
     const burstSeen = pool.poolStats().some((worker) => worker.worker.startsWith('burst'));
+    const burstPids = pool.burstPids;
     const floodOutcomes = await flood.outcomes;
     const floodSeconds = (performance.now() - flood.startedAt) / 1000;
     for (const outcome of floodOutcomes) expect(outcome.ok).toBe(true);
@@ -109,12 +110,15 @@ describe('burst capacity for light tenants', () => {
     // The burst worker is a worker like the others: in poolStats and the workers gauge, and
     // retired once idle past scaleDownIdleMs when the flood is over.
     expect(burstSeen).toBe(true);
+    expect(burstPids).toHaveLength(1);
+    expect(pool.pids).not.toContain(burstPids[0]);
     // Work-conserving: the flood's runs overlapped on both regular workers (a tenant with two runs
     // at a time used to be pipelined on one worker while the other idled).
     expect(parallelism(floodOutcomes, floodSeconds)).toBeGreaterThan(1.4);
     expect(Math.max(...metrics.workerCounts)).toBe(3);
     for (let waited = 0; waited < 5000 && pool.poolStats().length > 2; waited += 100) await sleep(100);
     expect(pool.poolStats().map((worker) => worker.worker)).toEqual(['0', '1']);
+    expect(pool.burstPids).toEqual([]);
     expect(metrics.workerCounts.at(-1)).toBe(2);
   }, 90_000);
 

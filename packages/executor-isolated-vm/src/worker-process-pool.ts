@@ -1149,6 +1149,11 @@ export class WorkerProcessPool {
     return this.shared.workers.map((worker) => worker.pid);
   }
 
+  /** Process ids of the live burst workers (beyond maxWorkers, for light tenants). */
+  get burstPids(): readonly (number | undefined)[] {
+    return this.shared.burstWorkers.map((worker) => worker.pid);
+  }
+
   get restarts(): number {
     return this.shared.restarts;
   }
