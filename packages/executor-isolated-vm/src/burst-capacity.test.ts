@@ -4,6 +4,10 @@
  * (~800 ms here). The pool runs such light tenants on a burst worker beyond `maxWorkers`, where
  * the OS time-slices the cores, and never sends a tenant with work in flight (a flooder) there.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExecutionOutcome, MetricLabels, MetricName, MetricsSink } from '@beddel/contracts';
 import { MetricNames } from '@beddel/contracts';
@@ -157,6 +161,28 @@ describe('burst capacity for light tenants', () => {
     const afterFirst = latencies.slice(1);
     expect(percentile(afterFirst, 90)).toBeLessThan(100);
     expect(Math.max(...afterFirst)).toBeLessThan(400);
+  }, 90_000);
+
+  it('a burst worker that cannot start does not hold light tenants: they run on the regular workers', async () => {
+    // Only the two regular workers can start; the burst worker exits before ready, every time.
+    const slots = mkdtempSync(join(tmpdir(), 'beddel-slots-'));
+    process.env.BEDDEL_TEST_START_SLOTS = slots;
+    const pool = await startedPool({ workers: 2, workerEntry: fileURLToPath(new URL('../test/fixtures/first-two-start-worker.mjs', import.meta.url)) });
+    const n = await calibrate(pool, 400);
+    expect(await pool.execute(trivial('victim', 0))).toMatchObject({ ok: true, outputJson: '0' });
+    const flood = startFlood(pool, n, 16, 16);
+    // Long enough for the burst worker to fail its start: light tenants then stop waiting for it.
+    await sleep(1000);
+    const latencies = await victimRuns(pool, 'victim', () => !flood.done(), 5);
+    const floodOutcomes = await flood.outcomes;
+    for (const outcome of floodOutcomes) expect(outcome.ok).toBe(true);
+    console.log(`victim with a burst worker that cannot start: ${summary(latencies)}`);
+    delete process.env.BEDDEL_TEST_START_SLOTS;
+    rmSync(slots, { recursive: true, force: true });
+    // Each waited for a running flood run (~400 ms), not for the broken burst worker (before: the
+    // first waited 2.5 s, until its third failed start, and only 2 runs fitted in the flood).
+    expect(latencies.length).toBe(5);
+    expect(Math.max(...latencies)).toBeLessThan(1500);
   }, 90_000);
 
   it('a lone flooding tenant gets every worker and never a burst worker', async () => {

@@ -285,6 +285,11 @@ class SupervisedWorker {
     return !this.ready && !this.closed;
   }
 
+  /** Its last start failed (it exited before `ready`): waiting for it may mean waiting for nothing. */
+  get failingToStart(): boolean {
+    return this.startFailures > 0;
+  }
+
   /** How long the worker has had nothing to do (0 while busy). */
   get idleMs(): number {
     return this.inFlight.size > 0 ? 0 : performance.now() - this.lastActiveAt;
@@ -909,7 +914,8 @@ class WorkerGroup implements WorkerHost {
     const assigned = this.assignments.get(tenantId);
     const idle = assigned?.burst === true && assigned.accepting && assigned.inFlightCount === 0 ? assigned : this.burstWorkers.find((worker) => worker.accepting && worker.inFlightCount === 0);
     if (idle !== undefined) return this.assign(tenantId, idle);
-    const starting = this.burstWorkers.find((worker) => worker.starting) ?? this.growBurst();
+    // Not one that failed to start: light tenants would wait for it until maxQueueWaitMs.
+    const starting = this.burstWorkers.find((worker) => worker.starting && !worker.failingToStart) ?? this.growBurst();
     if (starting !== undefined) {
       this.assignments.set(tenantId, starting);
       return undefined;
