@@ -23,6 +23,8 @@ describe('resolveExecutorOptions', () => {
     expect(resolved).toMatchObject({
       minWorkers: 1,
       scaleDownIdleMs: 30_000,
+      burstWorkers: 1,
+      burstMaxRunMs: 50,
       deadlineGraceMs: 1000,
       pipelineDepth: 2,
       maxQueuePerWorker: 10_000,

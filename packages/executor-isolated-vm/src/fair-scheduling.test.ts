@@ -4,36 +4,9 @@
  * trivial run wait behind every queued flood run).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionOutcome, ExecutionRequest } from '@beddel/contracts';
+import type { ExecutionOutcome } from '@beddel/contracts';
 import { WorkerProcessPool } from './worker-process-pool.js';
-import { planOf, testLimits } from './test-support/plans.js';
-
-/** A pure CPU loop; its iteration count is calibrated so that one run takes about 400 ms here. */
-const busyPlan = planOf('let x = 0; for (let i = 0; i < input.n; i++) x = (x + i) % 1000003; return x;');
-const trivialPlan = planOf('return input.i;');
-
-let sequence = 0;
-function busy(tenantId: string, n: number): ExecutionRequest {
-  sequence += 1;
-  return { executionId: `f${sequence}`, tenantId, plan: busyPlan, inputJson: JSON.stringify({ n }), limits: { ...testLimits, timeoutMs: 20_000 } };
-}
-function trivial(tenantId: string, i: number): ExecutionRequest {
-  sequence += 1;
-  return { executionId: `v${sequence}`, tenantId, plan: trivialPlan, inputJson: JSON.stringify({ i }), limits: testLimits };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Iterations of the busy loop that take about `targetMs` on this machine now. */
-async function calibrate(pool: WorkerProcessPool, targetMs: number): Promise<number> {
-  const probe = 20_000_000;
-  await pool.execute(busy('calibration', 1000));
-  const outcome = await pool.execute(busy('calibration', probe));
-  expect(outcome.ok).toBe(true);
-  return Math.max(1_000_000, Math.round((probe * targetMs) / Math.max(1, outcome.metrics.durationMs)));
-}
+import { busy, calibrate, sleep, trivial } from './test-support/flood.js';
 
 let pools: WorkerProcessPool[] = [];
 afterEach(async () => {

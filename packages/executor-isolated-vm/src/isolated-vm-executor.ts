@@ -46,9 +46,9 @@ export class IsolatedVmExecutor implements Executor {
     return this.started;
   }
 
-  /** Live worker process ids (supervised mode), for diagnostics. */
+  /** Live shared worker process ids (supervised mode): regular workers, then burst workers, so memory totals count every process. */
   get workerPids(): readonly (number | undefined)[] {
-    return this.pool?.pids ?? [];
+    return this.pool === undefined ? [] : [...this.pool.pids, ...this.pool.burstPids];
   }
 
   get workerRestarts(): number {

@@ -19,6 +19,20 @@ export interface WorkerProcessPoolOptions {
   readonly maxWorkers?: number;
   /** A worker idle this long is retired (down to minWorkers). Default 30 s. */
   readonly scaleDownIdleMs?: number;
+  /**
+   * Extra sandbox processes beyond `maxWorkers` for light tenants (default 1; 0 turns them off).
+   * Scheduling is non-preemptive: when every worker is running other tenants' executions, a
+   * tenant with nothing in flight whose recent runs were short (`burstMaxRunMs`) runs on a burst
+   * worker, where the OS time-slices the cores, instead of waiting for a running execution to end.
+   * A tenant with work in flight (a flooder) is never sent there. One is started, as a warm spare,
+   * as soon as every worker is busy; they retire when idle like the others.
+   */
+  readonly burstWorkers?: number;
+  /**
+   * Longest recent run (wall time, ms) of a tenant that may still use a burst worker. Default 50.
+   * A long run is remembered for a few short ones: each later run halves it (or replaces it, if longer).
+   */
+  readonly burstMaxRunMs?: number;
   /** Extra time past the execution timeout before the supervisor kills a silent worker. */
   readonly deadlineGraceMs?: number;
   /**
@@ -161,6 +175,8 @@ export interface ResolvedExecutorOptions {
   readonly minWorkers: number;
   readonly maxWorkers: number;
   readonly scaleDownIdleMs: number;
+  readonly burstWorkers: number;
+  readonly burstMaxRunMs: number;
   readonly deadlineGraceMs: number;
   readonly pipelineDepth: number;
   readonly maxQueuePerWorker: number;
@@ -183,6 +199,8 @@ export function resolveExecutorOptions(options: Omit<WorkerProcessPoolOptions, '
     minWorkers,
     maxWorkers: Math.max(minWorkers, Math.floor(options.workers ?? options.maxWorkers ?? Math.min(4, availableParallelism()))),
     scaleDownIdleMs: options.scaleDownIdleMs ?? 30_000,
+    burstWorkers: Math.max(0, Math.floor(options.burstWorkers ?? 1)),
+    burstMaxRunMs: Math.max(0, options.burstMaxRunMs ?? 50),
     deadlineGraceMs: options.deadlineGraceMs ?? 1000,
     pipelineDepth: Math.max(1, Math.floor(options.pipelineDepth ?? 2)),
     maxQueuePerWorker: Math.max(0, options.maxQueuePerWorker ?? 10_000),
@@ -237,8 +255,10 @@ class SupervisedWorker {
   restarts = 0;
 
   constructor(
-    /** Metrics label: the worker's index, or `tenant:<id>` for a dedicated worker. */
+    /** Metrics label: the worker's index, `burst-<n>` for a burst worker, or `tenant:<id>` for a dedicated worker. */
     readonly label: string,
+    /** Beyond maxWorkers, for light tenants only (see `WorkerProcessPoolOptions.burstWorkers`). */
+    readonly burst: boolean,
     private readonly options: ResolvedExecutorOptions,
     private readonly logger: Logger,
     private readonly metrics: MetricsSink,
@@ -263,6 +283,11 @@ class SupervisedWorker {
 
   get starting(): boolean {
     return !this.ready && !this.closed;
+  }
+
+  /** Its last start failed (it exited before `ready`): waiting for it may mean waiting for nothing. */
+  get failingToStart(): boolean {
+    return this.startFailures > 0;
   }
 
   /** How long the worker has had nothing to do (0 while busy). */
@@ -713,37 +738,62 @@ class TenantQueues {
 interface GroupLimits {
   readonly minWorkers: number;
   readonly maxWorkers: number;
+  /** Workers beyond maxWorkers for light tenants; 0 for a dedicated tenant's group. */
+  readonly burstWorkers: number;
+  readonly burstMaxRunMs: number;
   readonly maxQueue: number;
   readonly maxQueuePerTenant: number;
   readonly maxQueueWaitMs: number;
 }
 
+/** Tenants whose run length the group remembers (the least recently run are forgotten first). */
+const MAX_RUN_HISTORY = 4096;
+
 /**
  * Workers scheduled from one set of per-tenant queues: the shared workers, or the one worker of a
  * dedicated tenant. Whenever a worker has room, the next tenant in round-robin turn is sent to it.
- * A tenant keeps to the worker holding its warm isolate while that worker has room, moves to an
- * idle worker (or a new one, while the group may grow) when not, and a tenant with nothing in
- * flight may overtake a busy worker's pipelined executions (see `SupervisedWorker.canTake`).
+ * A tenant goes to the worker holding its warm isolate when that worker is idle, else to an idle
+ * worker (work-conserving: a lone tenant gets every worker), else back to its own worker's
+ * pipeline, else to a new one while the group may grow; a tenant with nothing in flight may
+ * overtake a busy worker's pipelined executions (see `SupervisedWorker.canTake`).
+ *
+ * Burst capacity: scheduling is non-preemptive, so when every worker is running other tenants'
+ * executions, a light tenant (nothing in flight, recent runs short) would still wait for a running
+ * execution, however long. It runs on a burst worker instead, one of at most `burstWorkers`
+ * processes beyond `maxWorkers`, and the OS time-slices the cores between it and the busy ones.
  */
 class WorkerGroup implements WorkerHost {
+  /** The regular workers, between minWorkers and maxWorkers. */
   readonly workers: SupervisedWorker[] = [];
+  readonly burstWorkers: SupervisedWorker[] = [];
   /** tenant -> the worker holding its warm isolate. */
   readonly assignments = new Map<string, SupervisedWorker>();
   private readonly queues = new TenantQueues();
+  /**
+   * tenant -> how long its runs hold a worker (ms), for burst eligibility: its last run's wall
+   * time, or half the previous value if that is more, so one long run is remembered for a few
+   * short ones (a tenant alternating short and long runs cannot put each long one on a burst worker).
+   */
+  private readonly recentRunMs = new Map<string, number>();
   private closed = false;
   retiredRestarts = 0;
 
   constructor(
     private readonly limits: GroupLimits,
-    private readonly newWorker: () => SupervisedWorker,
+    private readonly newWorker: (burst: boolean) => SupervisedWorker,
     private readonly metrics: MetricsSink,
     private readonly label: string,
   ) {
-    for (let i = 0; i < limits.minWorkers; i++) this.add(newWorker());
+    for (let i = 0; i < limits.minWorkers; i++) this.add(newWorker(false));
+  }
+
+  /** Regular and burst workers. */
+  get allWorkers(): SupervisedWorker[] {
+    return [...this.workers, ...this.burstWorkers];
   }
 
   get restarts(): number {
-    return this.retiredRestarts + this.workers.reduce((sum, worker) => sum + worker.restarts, 0);
+    return this.retiredRestarts + this.allWorkers.reduce((sum, worker) => sum + worker.restarts, 0);
   }
 
   start(): Promise<void> {
@@ -753,7 +803,21 @@ class WorkerGroup implements WorkerHost {
   submit(request: ExecutionRequest): Promise<ExecutionOutcome> {
     if (this.closed) return Promise.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor is closed.'));
     return new Promise((resolve) => {
-      const pending: Pending = { request, resolve, enqueuedAt: performance.now(), sentAt: 0, startedAt: 0, messageId: 0, waitTimer: undefined, cpuMsAtStart: undefined, rssAtStart: undefined };
+      const pending: Pending = {
+        request,
+        resolve: (outcome) => {
+          // Only an execution that started says how long this tenant's runs hold a worker.
+          if (pending.startedAt !== 0) this.noteRun(request.tenantId, outcome.metrics.durationMs);
+          resolve(outcome);
+        },
+        enqueuedAt: performance.now(),
+        sentAt: 0,
+        startedAt: 0,
+        messageId: 0,
+        waitTimer: undefined,
+        cpuMsAtStart: undefined,
+        rssAtStart: undefined,
+      };
       this.queues.push(pending);
       this.dispatch();
       if (pending.sentAt !== 0) return;
@@ -779,7 +843,7 @@ class WorkerGroup implements WorkerHost {
     let sent = true;
     while (sent && this.queues.size > 0) {
       sent = false;
-      if (!this.workers.some((worker) => worker.hasRoom)) {
+      if (!this.allWorkers.some((worker) => worker.hasRoom)) {
         // Every worker is full: no tenant can be placed, but the pool may still grow for them.
         this.growForWaiting();
         break;
@@ -800,18 +864,29 @@ class WorkerGroup implements WorkerHost {
       // The turn starts again from the front: the tenant just served is now at the back.
       sent = true;
     }
+    this.keepBurstSpare();
     this.metrics.set(MetricNames.workerQueueDepth, this.queues.size, { worker: this.label });
   }
 
   /** The worker this tenant's next execution goes to now, or undefined to wait. */
   private placeFor(tenantId: string): SupervisedWorker | undefined {
+    const nothingInFlight = !this.allWorkers.some((worker) => worker.holds(tenantId));
+    if (nothingInFlight && this.saturated && this.ranShort(tenantId)) {
+      const placed = this.placeOnBurst(tenantId);
+      if (placed !== 'no-burst-room') return placed;
+    }
+    // Burst workers are for light tenants only: a flooder never follows its assignment there.
     const assigned = this.assignments.get(tenantId);
-    if (assigned?.hasPipelineSlot() === true) return assigned;
+    const own = assigned?.burst === true ? undefined : assigned;
+    if (own !== undefined && own.accepting && own.inFlightCount === 0) return own;
+    // An idle worker before a pipeline slot behind a running execution, even the tenant's own: a
+    // tenant with two runs at a time gets two workers, not one worker and a wait.
     const idle = this.workers.find((worker) => worker.accepting && worker.inFlightCount === 0);
     if (idle !== undefined) return this.assign(tenantId, idle);
+    if (own?.hasPipelineSlot() === true) return own;
     // Assigned to a worker still starting (grown for it, or being replaced): its isolate will be
     // warm there, and the wait is bounded by a process start.
-    if (assigned?.starting === true) return undefined;
+    if (own?.starting === true) return undefined;
     if (!this.workers.some((worker) => worker.starting || worker.hasPipelineSlot())) {
       const grown = this.grow();
       // Its isolate will be warm there: it waits for the new worker unless room appears first.
@@ -820,13 +895,76 @@ class WorkerGroup implements WorkerHost {
         return undefined;
       }
     }
-    const mayOvertake = !this.workers.some((worker) => worker.holds(tenantId));
-    if (assigned?.canTake(mayOvertake) === true) return assigned;
+    if (own?.canTake(nothingInFlight) === true) return own;
     let best: SupervisedWorker | undefined;
     for (const worker of this.workers) {
-      if (worker.canTake(mayOvertake) && (best === undefined || worker.inFlightCount < best.inFlightCount)) best = worker;
+      if (worker.canTake(nothingInFlight) && (best === undefined || worker.inFlightCount < best.inFlightCount)) best = worker;
     }
     return best === undefined ? undefined : this.assign(tenantId, best);
+  }
+
+  /**
+   * A light tenant while every regular worker is busy: an idle burst worker (its own first), else
+   * the one starting (a process start, ~100-300 ms, is shorter than most runs it would wait for),
+   * else a new one within `burstWorkers`, else the burst worker with the shortest pipeline (it
+   * holds only light tenants' runs). `no-burst-room`: none can take it, use the regular workers.
+   */
+  private placeOnBurst(tenantId: string): SupervisedWorker | undefined | 'no-burst-room' {
+    if (this.limits.burstWorkers === 0) return 'no-burst-room';
+    const assigned = this.assignments.get(tenantId);
+    const idle = assigned?.burst === true && assigned.accepting && assigned.inFlightCount === 0 ? assigned : this.burstWorkers.find((worker) => worker.accepting && worker.inFlightCount === 0);
+    if (idle !== undefined) return this.assign(tenantId, idle);
+    // Not one that failed to start: light tenants would wait for it until maxQueueWaitMs.
+    const starting = this.burstWorkers.find((worker) => worker.starting && !worker.failingToStart) ?? this.growBurst();
+    if (starting !== undefined) {
+      this.assignments.set(tenantId, starting);
+      return undefined;
+    }
+    let best: SupervisedWorker | undefined;
+    for (const worker of this.burstWorkers) {
+      if (worker.canTake(true) && (best === undefined || worker.inFlightCount < best.inFlightCount)) best = worker;
+    }
+    return best === undefined ? 'no-burst-room' : this.assign(tenantId, best);
+  }
+
+  /**
+   * The group may not grow, something runs, and no regular worker is free now: a newcomer would
+   * wait for a running execution, or for a worker being replaced (a tenant whose runs kill their
+   * worker keeps one starting) or draining.
+   */
+  private get saturated(): boolean {
+    return (
+      this.workers.length >= this.limits.maxWorkers &&
+      this.workers.some((worker) => worker.inFlightCount > 0) &&
+      !this.workers.some((worker) => worker.accepting && worker.inFlightCount === 0)
+    );
+  }
+
+  /** Whether this tenant's recent runs were short enough for a burst worker (unknown: yes). */
+  private ranShort(tenantId: string): boolean {
+    return (this.recentRunMs.get(tenantId) ?? 0) <= this.limits.burstMaxRunMs;
+  }
+
+  private noteRun(tenantId: string, durationMs: number): void {
+    const previous = this.recentRunMs.get(tenantId) ?? 0;
+    this.recentRunMs.delete(tenantId);
+    this.recentRunMs.set(tenantId, Math.max(durationMs, previous / 2));
+    if (this.recentRunMs.size > MAX_RUN_HISTORY) {
+      const oldest = this.recentRunMs.keys().next().value;
+      if (oldest !== undefined) this.recentRunMs.delete(oldest);
+    }
+  }
+
+  /**
+   * A burst worker is started as soon as the pool is saturated, not when a light tenant first
+   * needs it: a start takes ~100-300 ms here (fork + isolated-vm load), which would otherwise be
+   * added to that tenant's first run. Measured in burst-capacity.test.ts: the victim's first run
+   * during a flood then waits for (part of) a start, and every later run takes a few ms.
+   */
+  private keepBurstSpare(): void {
+    // Not while a regular worker starts: it will be free soon, and two process starts at once slow
+    // each other down (a light tenant that finds no burst worker still starts one on demand).
+    if (this.burstWorkers.length === 0 && this.saturated && !this.workers.some((worker) => worker.starting)) this.growBurst();
   }
 
   private growForWaiting(): void {
@@ -841,10 +979,10 @@ class WorkerGroup implements WorkerHost {
     return worker;
   }
 
-  /** Index (in `workers`) of the worker that serves this tenant, assigning one if needed. */
+  /** Index (in `workers`) of the regular worker that serves this tenant, assigning one if needed. */
   workerFor(tenantId: string): number {
     const assigned = this.assignments.get(tenantId);
-    if (assigned !== undefined) return this.workers.indexOf(assigned);
+    if (assigned !== undefined && !assigned.burst) return this.workers.indexOf(assigned);
     let best: SupervisedWorker | undefined;
     for (const worker of this.workers) if (best === undefined || worker.inFlightCount < best.inFlightCount) best = worker;
     if (best === undefined) return -1;
@@ -864,7 +1002,7 @@ class WorkerGroup implements WorkerHost {
 
   cannotStart(broken: SupervisedWorker, message: string): void {
     for (const [tenantId, worker] of this.assignments) if (worker === broken) this.assignments.delete(tenantId);
-    if (this.workers.some((worker) => worker.accepting)) {
+    if (this.allWorkers.some((worker) => worker.accepting)) {
       this.dispatch();
       return;
     }
@@ -882,34 +1020,57 @@ class WorkerGroup implements WorkerHost {
 
   private add(worker: SupervisedWorker): void {
     worker.attach(this);
-    this.workers.push(worker);
+    (worker.burst ? this.burstWorkers : this.workers).push(worker);
+    this.metrics.set(MetricNames.workers, this.workers.length + this.burstWorkers.length);
   }
 
   private grow(): SupervisedWorker | undefined {
     if (this.closed || this.workers.length >= this.limits.maxWorkers) return undefined;
-    const worker = this.newWorker();
+    return this.started(this.newWorker(false));
+  }
+
+  private growBurst(): SupervisedWorker | undefined {
+    if (this.closed || this.burstWorkers.length >= this.limits.burstWorkers) return undefined;
+    return this.started(this.newWorker(true));
+  }
+
+  private started(worker: SupervisedWorker): SupervisedWorker {
     this.add(worker);
-    this.metrics.set(MetricNames.workers, this.workers.length);
     // It asks for work (dispatch) once it reports ready.
     void worker.start();
     return worker;
   }
 
-  /** Retires one worker idle past `idleMs`, while above `minWorkers`. */
+  /**
+   * Retires one worker idle past `idleMs`: a burst worker (except the last one while the pool is
+   * saturated: it is the warm spare), or a regular one while above `minWorkers`.
+   */
   scaleDown(idleMs: number): void {
-    if (this.workers.length <= this.limits.minWorkers) return;
-    const retiring = [...this.workers].reverse().find((worker) => worker.idleMs >= idleMs && !worker.starting);
-    if (retiring === undefined) return;
-    this.workers.splice(this.workers.indexOf(retiring), 1);
+    const retiringBurst = this.burstWorkers.length === 1 && this.saturated ? undefined : idleIn(this.burstWorkers, idleMs);
+    if (retiringBurst !== undefined) {
+      this.retire(retiringBurst);
+      return;
+    }
+    if (this.workers.length > this.limits.minWorkers) {
+      const retiring = idleIn(this.workers, idleMs);
+      if (retiring !== undefined) this.retire(retiring);
+    }
+  }
+
+  private retire(retiring: SupervisedWorker): void {
+    const list = retiring.burst ? this.burstWorkers : this.workers;
+    list.splice(list.indexOf(retiring), 1);
     for (const [tenantId, worker] of this.assignments) if (worker === retiring) this.assignments.delete(tenantId);
     this.retiredRestarts += retiring.restarts;
-    this.metrics.set(MetricNames.workers, this.workers.length);
+    this.metrics.set(MetricNames.workers, this.workers.length + this.burstWorkers.length);
     void retiring.close();
   }
 
   evict(tenantId: string): void {
-    this.assignments.get(tenantId)?.evict(tenantId);
+    // A tenant may be warm on several workers (it moved, or ran on a burst worker).
+    for (const worker of this.allWorkers) worker.evict(tenantId);
     this.assignments.delete(tenantId);
+    this.recentRunMs.delete(tenantId);
   }
 
   async close(): Promise<void> {
@@ -918,9 +1079,14 @@ class WorkerGroup implements WorkerHost {
       if (pending.waitTimer !== undefined) clearTimeout(pending.waitTimer);
       pending.resolve(failed(ErrorCodes.ENGINE_CLOSED, 'The executor was closed before this execution started.'));
     }
-    await Promise.all(this.workers.map((worker) => worker.close()));
+    await Promise.all(this.allWorkers.map((worker) => worker.close()));
     this.assignments.clear();
   }
+}
+
+/** The most recently added worker idle past `idleMs` (and not starting). */
+function idleIn(workers: readonly SupervisedWorker[], idleMs: number): SupervisedWorker | undefined {
+  return [...workers].reverse().find((worker) => worker.idleMs >= idleMs && !worker.starting);
 }
 
 /**
@@ -930,8 +1096,11 @@ class WorkerGroup implements WorkerHost {
  * - Executions wait in per-tenant queues, served round-robin (see `WorkerGroup`); inside a worker,
  *   the least recently served tenant runs next. A tenant's flood delays another tenant by at
  *   most the execution running on its worker, not by the flood's queue.
- * - A tenant sticks to the worker holding its warm isolate while that worker has room; else it
- *   moves to an idle worker, or a new one when every worker is busy and the pool may grow.
+ * - A tenant goes to the worker holding its warm isolate when it is idle, else to an idle worker,
+ *   else to its own worker's pipeline, or a new worker when every worker is busy and the pool may grow.
+ * - When every worker is running something, a light tenant (nothing in flight, recent runs short)
+ *   runs on a burst worker beyond `maxWorkers` (`burstWorkers`, default 1) instead of waiting
+ *   for a running execution of another tenant; a flooder is never sent there.
  * - Workers idle past `scaleDownIdleMs` are retired, down to `minWorkers`.
  * - A worker that crashes, runs out of memory or misses a deadline is killed and replaced; only
  *   its running execution fails, the others it held are requeued.
@@ -952,28 +1121,43 @@ export class WorkerProcessPool {
     const logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? noopMetrics;
     let nextLabel = 0;
+    let nextBurstLabel = 0;
     this.shared = new WorkerGroup(
-      { minWorkers: resolved.minWorkers, maxWorkers: resolved.maxWorkers, maxQueue: resolved.maxQueuePerWorker * resolved.maxWorkers, ...queueLimits },
-      () => new SupervisedWorker(String(nextLabel++), resolved, logger, this.metrics),
+      {
+        minWorkers: resolved.minWorkers,
+        maxWorkers: resolved.maxWorkers,
+        burstWorkers: resolved.burstWorkers,
+        burstMaxRunMs: resolved.burstMaxRunMs,
+        maxQueue: resolved.maxQueuePerWorker * resolved.maxWorkers,
+        ...queueLimits,
+      },
+      (burst) => (burst ? new SupervisedWorker(`burst-${nextBurstLabel++}`, true, resolved, logger, this.metrics) : new SupervisedWorker(String(nextLabel++), false, resolved, logger, this.metrics)),
       this.metrics,
       'shared',
     );
     this.newDedicated = (tenantId) =>
       new WorkerGroup(
-        { minWorkers: 1, maxWorkers: 1, maxQueue: resolved.maxQueuePerWorker, ...queueLimits },
-        () => new SupervisedWorker(`tenant:${tenantId}`, resolved, logger, this.metrics),
+        // One tenant only: nobody for a burst worker to serve.
+        { minWorkers: 1, maxWorkers: 1, burstWorkers: 0, burstMaxRunMs: 0, maxQueue: resolved.maxQueuePerWorker, ...queueLimits },
+        () => new SupervisedWorker(`tenant:${tenantId}`, false, resolved, logger, this.metrics),
         this.metrics,
         `tenant:${tenantId}`,
       );
   }
 
+  /** Regular shared workers (burst workers not counted; see `poolStats`). */
   get size(): number {
     return this.shared.workers.length;
   }
 
-  /** Process ids of the live shared workers, for diagnostics and crash tests. */
+  /** Process ids of the live regular shared workers, for diagnostics and crash tests. */
   get pids(): readonly (number | undefined)[] {
     return this.shared.workers.map((worker) => worker.pid);
+  }
+
+  /** Process ids of the live burst workers (beyond maxWorkers, for light tenants). */
+  get burstPids(): readonly (number | undefined)[] {
+    return this.shared.burstWorkers.map((worker) => worker.pid);
   }
 
   get restarts(): number {
@@ -987,13 +1171,13 @@ export class WorkerProcessPool {
 
   async start(): Promise<void> {
     this.scaleTimer ??= setInterval(() => this.shared.scaleDown(this.scaleDownIdleMs), Math.min(1000, this.scaleDownIdleMs)).unref();
-    this.metrics.set(MetricNames.workers, this.shared.workers.length);
+    this.metrics.set(MetricNames.workers, this.shared.allWorkers.length);
     await this.shared.start();
   }
 
-  /** The latest pool statistics of each worker (reported every 2 s). */
+  /** The latest pool statistics of each worker, burst workers (`burst-<n>`) included (reported every 2 s). */
   poolStats(): ReadonlyArray<{ readonly worker: string; readonly pid: number | undefined; readonly stats: TenantPoolStats | undefined }> {
-    return [...this.shared.workers, ...[...this.dedicated.values()].flatMap((group) => group.workers)].map((worker) => ({ worker: worker.label, pid: worker.pid, stats: worker.stats }));
+    return [...this.shared.allWorkers, ...[...this.dedicated.values()].flatMap((group) => group.workers)].map((worker) => ({ worker: worker.label, pid: worker.pid, stats: worker.stats }));
   }
 
   /** Process ids of dedicated workers, by tenant. */
