@@ -29,6 +29,8 @@ describe('runBench with a tiny iteration count', () => {
       budget: TINY,
       coldStartTenants: 2,
       manyTenants: { tenants: 6, rounds: 1 },
+      hostileNeighbour: { windowMs: 300, baselineMs: 200, attacks: ['validate-backtracking'] },
+      batchEndToEnd: { jobs: 40, tenants: 2 },
     });
     const engines = report.results.map((r) => r.engine);
     expect(engines).toEqual(['beddel-supervised', 'beddel-supervised:c4', 'beddel-in-process', 'beddel-frozen-realm', 'beddel-frozen-realm:c4', 'naive-isolate', 'node-vm', 'quickjs']);
@@ -43,6 +45,12 @@ describe('runBench with a tiny iteration count', () => {
     expect(report.coldStart.map((c) => c.engine)).toEqual(['beddel-supervised', 'beddel-in-process', 'beddel-frozen-realm']);
     expect(report.workerScaling.map((s) => s.workers)).toEqual([1, 2]);
     expect(report.manyTenants).toMatchObject({ tenants: 6, successRate: 1 });
+    expect(report.hostileNeighbour?.attacks.map((a) => a.attack)).toEqual(['validate-backtracking']);
+    expect(report.hostileNeighbour?.attacks[0]?.samples).toBeGreaterThan(0);
+    expect(report.hostileNeighbour?.attacks[0]?.attackRuns).toBeGreaterThan(0);
+    expect(renderText(report)).toContain('Hostile neighbour');
+    expect(report.batchEndToEnd).toMatchObject({ jobs: 40, beddelFailures: 0, naiveFailures: 0, outputsVerified: true });
+    expect(report.batchEndToEnd?.ratio).toBeGreaterThan(0);
 
     const json = JSON.parse(JSON.stringify(report)) as { machine: object; results: Array<Record<string, unknown>> };
     expect(Object.keys(json.results[0] ?? {})).toEqual(

@@ -3,6 +3,10 @@ import type { Scenario } from './corpus.js';
 import { BEDDEL_DEFAULT_ENGINE, ENGINES } from './engines/index.js';
 import type { EngineFactory } from './engines/types.js';
 import { coldStart, manyTenants, workerScaling } from './extras.js';
+import { batchEndToEnd } from './batch-end-to-end.js';
+import type { BatchEndToEndResult } from './batch-end-to-end.js';
+import { hostileNeighbour } from './hostile-neighbour.js';
+import type { HostileNeighbourOptions, HostileNeighbourReport } from './hostile-neighbour.js';
 import type { ColdStartResult, ManyTenantsResult, ScalingResult } from './extras.js';
 import { measureCell } from './runner.js';
 import type { Budget, CellResult } from './runner.js';
@@ -25,6 +29,10 @@ export interface BenchOptions {
   /** Tenants and rounds of the many-tenants run. */
   readonly manyTenants?: { readonly tenants: number; readonly rounds: number };
   readonly coldStartTenants?: number;
+  /** Windows and attack ids of the hostile-neighbour run (default: every attack; see hostile-neighbour.ts). */
+  readonly hostileNeighbour?: Omit<HostileNeighbourOptions, 'log'>;
+  /** Jobs and tenants of the `beddel batch` end-to-end run (default: 1,000 / 4,000 jobs over 10 tenants). */
+  readonly batchEndToEnd?: { readonly jobs: number; readonly tenants: number };
   readonly log?: (line: string) => void;
 }
 
@@ -40,6 +48,10 @@ export interface BenchReport {
   readonly coldStart: readonly ColdStartResult[];
   readonly workerScaling: readonly ScalingResult[];
   readonly manyTenants: ManyTenantsResult | null;
+  /** A victim tenant's latency while another tenant attacks (see hostile-neighbour.ts). */
+  readonly hostileNeighbour: HostileNeighbourReport | null;
+  /** `beddel batch` (CLI, default audit) against a naive-isolate runner on the same jobs. */
+  readonly batchEndToEnd: BatchEndToEndResult | null;
   readonly targets: readonly TargetCheck[];
   readonly durationMs: number;
 }
@@ -57,6 +69,11 @@ function selectEngines(ids: readonly string[] | undefined): EngineFactory[] {
 }
 
 /** Runs every engine on every scenario in this process, then the extra scenarios. */
+/** Attack and baseline windows of the hostile-neighbour run, quick or full. */
+export function hostileWindows(quick: boolean): Omit<HostileNeighbourOptions, 'log'> {
+  return quick ? { windowMs: 1500, baselineMs: 1000 } : { windowMs: 4000, baselineMs: 3000 };
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
   const log = options.log ?? (() => undefined);
@@ -112,6 +129,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     log(`${manyOptions.tenants} tenants round-robin`);
     many = await manyTenants(small, manyOptions.tenants, manyOptions.rounds);
   }
+  let hostile: HostileNeighbourReport | null = null;
+  let batch: BatchEndToEndResult | null = null;
+  if (extras) {
+    log('beddel batch end to end (default audit) vs a naive-isolate runner');
+    batch = await batchEndToEnd({ ...(options.batchEndToEnd ?? { jobs: options.quick ? 1000 : 4000, tenants: 10 }), log });
+    log('hostile neighbour: a victim tenant while another tenant attacks');
+    hostile = await hostileNeighbour({ ...(options.hostileNeighbour ?? hostileWindows(options.quick)), log });
+  }
 
   return {
     machine: machineInfo(),
@@ -125,6 +150,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     coldStart: coldResults,
     workerScaling: scaling,
     manyTenants: many,
+    hostileNeighbour: hostile,
+    batchEndToEnd: batch,
     targets: checkTargets(results, BEDDEL_DEFAULT_ENGINE, concurrentId),
     durationMs: performance.now() - started,
   };

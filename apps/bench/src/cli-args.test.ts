@@ -6,6 +6,8 @@ describe('command line', () => {
   it('accepts the forms pnpm forwards', () => {
     expect(parseArgs(['--', '--quick', '--json', 'out.json'])).toMatchObject({ quick: true, json: 'out.json', extras: true });
     expect(parseArgs(['--quick', '--json=out.json', '--no-extras'])).toMatchObject({ quick: true, json: 'out.json', extras: false });
+    expect(parseArgs(['--hostile', '--quick'])).toMatchObject({ hostile: true, quick: true });
+    expect(parseArgs(['--quick'])).toMatchObject({ hostile: false });
     expect(parseArgs(['--soak', '100_000', '--soak-tenants', '50'])).toMatchObject({ soak: 100_000, soakTenants: 50, soakMode: 'supervised' });
     expect(parseArgs(['--engines', 'node-vm,quickjs'])).toMatchObject({ engines: ['node-vm', 'quickjs'] });
   });

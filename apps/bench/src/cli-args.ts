@@ -9,6 +9,8 @@ export interface CliArgs {
   readonly scenarios?: readonly string[];
   readonly extras: boolean;
   readonly soak?: number;
+  /** Only the hostile-neighbour scenario. */
+  readonly hostile: boolean;
   readonly soakTenants: number;
   readonly soakMode: ExecutorMode;
   readonly help: boolean;
@@ -24,7 +26,8 @@ export const USAGE = `Usage: pnpm bench [--quick] [--json <file>] [--chart <file
   --markdown <f>   write the tables as Markdown (what docs/benchmarks.md holds)
   --engines        engine ids to run (default: all)
   --scenarios      scenario ids to run (default: the quick set, or all)
-  --no-extras      skip cold start, worker scaling and the 1,000-tenant run
+  --no-extras      skip cold start, worker scaling, the 1,000-tenant run and the hostile neighbour
+  --hostile        only the hostile-neighbour scenario (a victim tenant's latency during attacks)
   --soak <N>       soak mode: N executions across many tenants; reports RSS and heap growth
   --soak-tenants   tenants in the soak (default 400)
   --soak-mode      executor mode of the soak (default supervised)`;
@@ -41,7 +44,7 @@ function list(value: string | undefined, flag: string): string[] {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: { -readonly [K in keyof CliArgs]: CliArgs[K] } = { quick: false, extras: true, soakTenants: 400, soakMode: 'supervised', help: false };
+  const args: { -readonly [K in keyof CliArgs]: CliArgs[K] } = { quick: false, extras: true, hostile: false, soakTenants: 400, soakMode: 'supervised', help: false };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string;
     const eq = raw.indexOf('=');
@@ -71,6 +74,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case '--no-extras':
         args.extras = false;
+        break;
+      case '--hostile':
+        args.hostile = true;
         break;
       case '--soak':
         args.soak = positiveInteger(flag, value());

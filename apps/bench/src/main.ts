@@ -5,10 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { runBench } from './bench.js';
+import { hostileWindows, runBench } from './bench.js';
+import { hostileNeighbour } from './hostile-neighbour.js';
 import { renderChart } from './chart.js';
 import { chartPathFor, parseArgs, USAGE } from './cli-args.js';
-import { renderMarkdown, renderSoak, renderText } from './report.js';
+import { HOSTILE_VICTIM_P99_TARGET_MS, renderMarkdown, renderSoak, renderText } from './report.js';
 import { soak } from './soak.js';
 import { machineInfo } from './system.js';
 
@@ -41,6 +42,18 @@ async function main(): Promise<void> {
       log(`wrote ${args.json}`);
     }
     if (report.steadyGrowth || report.successRate < 1) process.exitCode = 1;
+    return;
+  }
+
+  if (args.hostile) {
+    const report = await hostileNeighbour({ ...hostileWindows(args.quick), log });
+    const failed = report.attacks.filter((attack) => attack.p99Ms > HOSTILE_VICTIM_P99_TARGET_MS || attack.victimFailures > 0);
+    log(`hostile neighbour: ${report.attacks.length - failed.length} of ${report.attacks.length} attacks within the victim p99 target of ${HOSTILE_VICTIM_P99_TARGET_MS} ms`);
+    if (args.json !== undefined) {
+      write(args.json, `${JSON.stringify({ machine: machineInfo(), hostileNeighbour: report }, null, 2)}\n`);
+      log(`wrote ${args.json}`);
+    }
+    console.log(JSON.stringify(report, null, 2));
     return;
   }
 

@@ -2,7 +2,7 @@ import type { BenchReport } from './bench.js';
 import { formatBytes, formatMs, formatOps, formatPercent, markdownTable, textTable } from './format.js';
 import type { SoakReport } from './soak.js';
 
-const RESULT_HEADER = ['scenario', 'engine', 'in flight', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'heap/exec', 'success', 'host RSS before -> after', 'worker RSS before -> after'];
+const RESULT_HEADER = ['scenario', 'engine', 'in flight', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'heap/exec', 'host CPU ms/exec', 'success', 'host RSS before -> after', 'worker RSS before -> after'];
 
 function resultRows(report: BenchReport): string[][] {
   const scenarios = [...new Set(report.results.map((r) => r.scenario))];
@@ -18,6 +18,7 @@ function resultRows(report: BenchReport): string[][] {
         formatMs(r.p95Ms),
         formatMs(r.p99Ms),
         formatBytes(r.avgHeapBytesPerExec),
+        r.hostCpuMsPerExec.toFixed(3),
         formatPercent(r.successRate),
         `${formatBytes(r.rssBeforeBytes)} -> ${formatBytes(r.rssAfterBytes)}`,
         r.workerRssBeforeBytes === undefined ? '-' : `${formatBytes(r.workerRssBeforeBytes)} -> ${formatBytes(r.workerRssAfterBytes)}`,
@@ -31,7 +32,7 @@ function targetRows(report: BenchReport): string[][] {
   return report.targets.map((t) => [
     t.id,
     t.target,
-    t.measured === null ? '-' : t.id.startsWith('heap') ? formatBytes(t.measured) : t.id.startsWith('p99') ? `${formatMs(t.measured)} ms` : t.id === 'success-rate' ? formatPercent(t.measured) : `${t.measured.toFixed(2)}x`,
+    t.measured === null ? '-' : t.id.startsWith('heap') ? formatBytes(t.measured) : t.id.startsWith('p99') ? `${formatMs(t.measured)} ms` : t.id.startsWith('host-cpu') ? `${t.measured.toFixed(3)} ms` : t.id === 'success-rate' ? formatPercent(t.measured) : `${t.measured.toFixed(2)}x`,
     t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS',
   ]);
 }
@@ -86,8 +87,47 @@ function extrasSections(report: BenchReport, table: (header: readonly string[], 
       ),
     );
   }
+  const batch = report.batchEndToEnd;
+  if (batch !== null) {
+    out.push(
+      heading(`beddel batch end to end (CLI process, default file audit, default concurrency) vs a naive-isolate runner, same ${batch.jobs} jobs over ${batch.tenants} tenants (target >= ${BATCH_RATIO_TARGET}x)`),
+      table(
+        ['runner', 'jobs', 'wall ms', 'jobs/s', 'failures', 'ratio', 'outputs verified', 'verdict'],
+        [
+          ['beddel batch', String(batch.jobs), formatMs(batch.beddelMs), formatOps(batch.beddelJobsPerSec), String(batch.beddelFailures), `${batch.ratio.toFixed(2)}x`, batch.outputsVerified ? 'yes' : 'no', batch.ratio >= BATCH_RATIO_TARGET && batch.outputsVerified ? 'met' : 'missed'],
+          ['naive-isolate runner', String(batch.jobs), formatMs(batch.naiveMs), formatOps(batch.naiveJobsPerSec), String(batch.naiveFailures), '1.00x', '-', '-'],
+        ],
+      ),
+    );
+  }
+  const hostile = report.hostileNeighbour;
+  if (hostile !== null) {
+    out.push(
+      heading(`Hostile neighbour: a victim tenant's trivial run while another tenant attacks (victim alone: p50 ${formatMs(hostile.baseline.p50Ms)} ms, p99 ${formatMs(hostile.baseline.p99Ms)} ms; target p99 <= ${HOSTILE_VICTIM_P99_TARGET_MS} ms)`),
+      table(
+        ['attack', 'victim runs', 'victim p50 ms', 'victim p99 ms', 'victim max ms', 'victim failures', 'attack runs', 'attack outcomes', 'verdict'],
+        hostile.attacks.map((a) => [
+          a.attack,
+          String(a.samples),
+          formatMs(a.p50Ms),
+          formatMs(a.p99Ms),
+          formatMs(a.maxMs),
+          String(a.victimFailures),
+          String(a.attackRuns),
+          Object.entries(a.attackOutcomes).map(([code, count]) => `${code.replace('BEDDEL_', '')} ${count}`).join(', '),
+          a.p99Ms <= HOSTILE_VICTIM_P99_TARGET_MS && a.victimFailures === 0 ? 'met' : 'missed',
+        ]),
+      ),
+    );
+  }
   return out;
 }
+
+/** Issue target: `beddel batch` end to end at least this many times the naive-isolate runner. */
+export const BATCH_RATIO_TARGET = 4;
+
+/** Issue target: the victim's p99 stays at or below this during every attack class. */
+export const HOSTILE_VICTIM_P99_TARGET_MS = 50;
 
 function machineLine(report: BenchReport): string {
   const m = report.machine;

@@ -30,6 +30,13 @@ export interface CellResult extends LatencySummary {
   readonly failures: number;
   readonly outputVerified: boolean;
   readonly firstError?: string;
+  /**
+   * CPU time of this (the host) process per measured execution: user + system from
+   * `process.cpuUsage()` over the measured loop, divided by its executions. For engines whose
+   * sandboxes live in worker processes this is the host's own cost; for in-process engines it
+   * includes the guest code itself.
+   */
+  readonly hostCpuMsPerExec: number;
   readonly rssBeforeBytes: number;
   readonly rssAfterBytes: number;
   readonly workerRssBeforeBytes?: number;
@@ -118,7 +125,9 @@ export async function measureCell(
   const rssBeforeBytes = process.memoryUsage().rss;
   const workerRssBeforeBytes = totalRssBytes(engine.workerPids());
   const warm = await warmUp(engine, scenario, tenants, budget);
+  const cpuBefore = process.cpuUsage();
   const loop = await measureLoop(engine, scenario, tenants, budget);
+  const cpu = process.cpuUsage(cpuBefore);
   const rssAfterBytes = process.memoryUsage().rss;
   const workerRssAfterBytes = totalRssBytes(engine.workerPids());
   const samples = loop.latencies.length;
@@ -135,6 +144,7 @@ export async function measureCell(
     successRate: samples === 0 ? 0 : succeeded / samples,
     failures: samples - succeeded,
     outputVerified: warm.verified,
+    hostCpuMsPerExec: samples === 0 ? Number.NaN : (cpu.user + cpu.system) / 1000 / samples,
     ...(firstError === undefined ? {} : { firstError }),
     rssBeforeBytes,
     rssAfterBytes,
