@@ -125,9 +125,10 @@ export const HOSTILE_ATTACKS: readonly HostileAttack[] = [
   },
   {
     id: 'flood',
-    description: '8 concurrent CPU-bound runs of ~1 s each, continuously',
+    description: '8 concurrent CPU-bound runs (a 4e8-iteration loop, ~1 s each), continuously',
     inFlight: 8,
-    next: () => ({ source: document(step('spin', 'let x = 0; const end = Date.now() + 1000; while (Date.now() < end) x++; return x;')), input: null }),
+    // No clock: the default profile refuses Date.now(). ~1 s of CPU on this machine.
+    next: (serial) => ({ source: document(step('spin', `let x = ${serial % 7}; for (let i = 0; i < 400000000; i++) x = (x + i) % 1000003; return x;`)), input: null }),
   },
   {
     id: 'memory-icu',
