@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AUDIT_LOG, canonicalJson } from '@beddel/contracts';
-import type { AuditEntry, AuditLog, EnginePlugin, RunResult } from '@beddel/contracts';
+import { canonicalJson } from '@beddel/contracts';
+import type { AuditEntry, RunResult } from '@beddel/contracts';
 import { isolatedVmExecutor } from '@beddel/executor-isolated-vm';
 import { createEngine } from './engine.js';
+import { recordingAuditPlugin } from './test-support/recording-audit.js';
 import type { Engine } from './engine.js';
 
 /**
@@ -43,18 +44,7 @@ const codeOf = (result: RunResult): string => (result.ok ? 'ok' : result.error.c
 describe('review: one input, one output', () => {
   let engine: Engine;
   const entries: AuditEntry[] = [];
-  const recordingAudit: EnginePlugin = {
-    name: 'recording-audit',
-    register: (registrar) =>
-      registrar.value<AuditLog>(AUDIT_LOG, {
-        append: (entry) => {
-          canonicalJson(entry.input);
-          canonicalJson(entry.output);
-          entries.push(entry);
-          return Promise.resolve({ tenantId: entry.tenantId, sequence: entries.length - 1, recordHash: 'h' });
-        },
-      }),
-  };
+  const recordingAudit = recordingAuditPlugin(entries);
 
   beforeAll(async () => {
     engine = await createEngine({ plugins: [isolatedVmExecutor({ mode: 'in-process' }), recordingAudit] });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_LOG, canonicalJson } from '@beddel/contracts';
-import type { AuditEntry, AuditLog, EnginePlugin, RunResult } from '@beddel/contracts';
+import { canonicalJson } from '@beddel/contracts';
+import type { AuditEntry, RunResult } from '@beddel/contracts';
 import { isolatedVmExecutor } from '@beddel/executor-isolated-vm';
 import { createEngine } from './engine.js';
+import { recordingAuditPlugin } from './test-support/recording-audit.js';
 import type { Engine } from './engine.js';
 import { MAX_VALUE_DEPTH } from './run-values.js';
 
@@ -56,20 +57,7 @@ class Point {
 describe('one input, one output: the guest, the schema and the audit see the same value', () => {
   let engine: Engine;
   const entries: AuditEntry[] = [];
-  const recordingAudit: EnginePlugin = {
-    name: 'recording-audit',
-    register: (registrar) =>
-      registrar.value<AuditLog>(AUDIT_LOG, {
-        append: (entry) => {
-          // The audit hashes the canonical JSON of what it is given: computing it here proves the
-          // entry is hashable, as the real trail would do.
-          canonicalJson(entry.input);
-          canonicalJson(entry.output);
-          entries.push(entry);
-          return Promise.resolve({ tenantId: entry.tenantId, sequence: entries.length - 1, recordHash: 'h' });
-        },
-      }),
-  };
+  const recordingAudit = recordingAuditPlugin(entries);
 
   beforeAll(async () => {
     engine = await createEngine({ plugins: [isolatedVmExecutor({ mode: 'in-process' }), recordingAudit] });
