@@ -1,6 +1,8 @@
 export { IsolatedVmExecutor } from './isolated-vm-executor.js';
 export type { ExecutorMode, IsolatedVmExecutorOptions } from './isolated-vm-executor.js';
 export { IsolateSandbox } from './isolate-sandbox.js';
+export { InProcessBackend } from './in-process-backend.js';
+export type { SandboxBackend, SandboxPoolStats } from './sandbox-backend.js';
 export type { IsolateSandboxOptions, RealmMode, SandboxRequest } from './isolate-sandbox.js';
 export { isolatedVmExecutor } from './plugin.js';
 export { WorkerProcessPool, resolveExecutorOptions } from './worker-process-pool.js';

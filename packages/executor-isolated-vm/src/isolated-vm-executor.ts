@@ -1,7 +1,7 @@
-import { BeddelError, ErrorCodes, noopMetrics, silentLogger } from '@beddel/contracts';
+import { ErrorCodes, noopMetrics, silentLogger } from '@beddel/contracts';
 import type { ExecutionOutcome, ExecutionRequest, Executor, Logger, MetricsSink } from '@beddel/contracts';
-import type { TenantPoolStats } from '@beddel/memory-pool';
-import { IsolateSandbox } from './isolate-sandbox.js';
+import { InProcessBackend } from './in-process-backend.js';
+import type { SandboxBackend, SandboxPoolStats } from './sandbox-backend.js';
 import { WorkerProcessPool, resolveExecutorOptions } from './worker-process-pool.js';
 import type { WorkerProcessPoolOptions } from './worker-process-pool.js';
 
@@ -20,29 +20,28 @@ export interface IsolatedVmExecutorOptions extends Omit<WorkerProcessPoolOptions
   readonly metrics?: MetricsSink;
 }
 
-/** The Executor contract on isolated-vm. */
+/** The Executor contract on isolated-vm, over one `SandboxBackend` chosen by `mode`. */
 export class IsolatedVmExecutor implements Executor {
   readonly mode: ExecutorMode;
+  private readonly backend: SandboxBackend;
+  /** The supervised backend, for its process ids and restarts (undefined in-process). */
   private readonly pool: WorkerProcessPool | undefined;
-  private readonly sandbox: IsolateSandbox | undefined;
   private started: Promise<void> | undefined;
   private closed = false;
 
   constructor(options: IsolatedVmExecutorOptions = {}) {
     this.mode = options.mode ?? 'supervised';
-    const logger = options.logger ?? silentLogger;
     if (this.mode === 'in-process') {
-      assertNoNodeSnapshot();
-      const { worker } = resolveExecutorOptions(options);
-      this.sandbox = new IsolateSandbox({ pool: worker.pool, realm: worker.realm });
+      this.backend = new InProcessBackend(resolveExecutorOptions(options).worker);
     } else {
-      this.pool = new WorkerProcessPool({ ...options, logger, metrics: options.metrics ?? noopMetrics });
+      this.pool = new WorkerProcessPool({ ...options, logger: options.logger ?? silentLogger, metrics: options.metrics ?? noopMetrics });
+      this.backend = this.pool;
     }
   }
 
   /** Starts the worker processes; `execute` also starts them on first use. */
   start(): Promise<void> {
-    this.started ??= this.pool?.start() ?? Promise.resolve();
+    this.started ??= this.backend.start();
     return this.started;
   }
 
@@ -59,27 +58,17 @@ export class IsolatedVmExecutor implements Executor {
     if (this.closed) {
       return { ok: false, error: { code: ErrorCodes.ENGINE_CLOSED, message: 'The executor is closed.' }, metrics: { durationMs: 0, cpuMs: 0, heapBytes: 0 } };
     }
-    const sandbox = this.sandbox;
-    if (sandbox !== undefined) {
-      if (request.heapSnapshotPath !== undefined) return sandbox.runWithHeapSnapshot(request, request.heapSnapshotPath);
-      const outcome = sandbox.run(request);
-      setImmediate(() => sandbox.prepare(request.tenantId));
-      return outcome;
-    }
     await this.start();
-    // `pool` is always set when `sandbox` is not.
-    return (this.pool as WorkerProcessPool).execute(request);
+    return this.backend.execute(request);
   }
 
-  async evictTenant(tenantId: string): Promise<void> {
-    this.sandbox?.evict(tenantId);
-    await this.pool?.evictTenant(tenantId);
+  evictTenant(tenantId: string): Promise<void> {
+    return this.backend.evictTenant(tenantId);
   }
 
   /** Isolate pool statistics: per worker in supervised mode, of this process in-process. */
-  poolStats(): ReadonlyArray<{ readonly worker: string; readonly pid: number | undefined; readonly stats: TenantPoolStats | undefined }> {
-    if (this.sandbox !== undefined) return [{ worker: 'in-process', pid: process.pid, stats: this.sandbox.stats() }];
-    return this.pool?.poolStats() ?? [];
+  poolStats(): readonly SandboxPoolStats[] {
+    return this.backend.poolStats();
   }
 
   /** Process ids of dedicated workers, by tenant (supervised mode). */
@@ -90,17 +79,6 @@ export class IsolatedVmExecutor implements Executor {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.sandbox?.close();
-    await this.pool?.close();
-  }
-}
-
-function assertNoNodeSnapshot(): void {
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (!flags.includes('--no-node-snapshot')) {
-    throw new BeddelError(
-      ErrorCodes.CONFIGURATION,
-      'The in-process executor needs Node started with --no-node-snapshot (isolated-vm crashes without it). Start node with that flag or use mode: "supervised".',
-    );
+    await this.backend.close();
   }
 }

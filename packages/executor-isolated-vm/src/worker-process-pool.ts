@@ -8,6 +8,7 @@ import type { ExecutionFailure, ExecutionOutcome, ExecutionRequest, Logger, Metr
 import { DEFAULT_POOL_POLICY } from '@beddel/memory-pool';
 import type { PoolPolicy, TenantPoolStats } from '@beddel/memory-pool';
 import type { RealmMode } from './isolate-sandbox.js';
+import type { SandboxBackend } from './sandbox-backend.js';
 import type { HostMessage, WorkerMessage, WorkerSettings } from './worker-protocol.js';
 
 export interface WorkerProcessPoolOptions {
@@ -1105,7 +1106,7 @@ function idleIn(workers: readonly SupervisedWorker[], idleMs: number): Supervise
  * - A worker that crashes, runs out of memory or misses a deadline is killed and replaced; only
  *   its running execution fails, the others it held are requeued.
  */
-export class WorkerProcessPool {
+export class WorkerProcessPool implements SandboxBackend {
   private readonly shared: WorkerGroup;
   /** Groups of one worker for tenants whose profile demands a process of their own, started on first use. */
   private readonly dedicated = new Map<string, WorkerGroup>();
