@@ -5,6 +5,7 @@ import type { AuditEntry, RunResult } from '@beddel/contracts';
 import { isolatedVmExecutor } from '@beddel/executor-isolated-vm';
 import { createEngine } from './engine.js';
 import { recordingAuditPlugin } from './test-support/recording-audit.js';
+import { returning } from './test-support/documents.js';
 import type { Engine } from './engine.js';
 
 /**
@@ -26,18 +27,6 @@ spec:
 `;
 }
 
-function returning(body: string, outputSchema = '{}'): string {
-  return `apiVersion: beddel/v1
-kind: Transformation
-metadata: { name: out, version: 1.0.0 }
-spec:
-  outputSchema: ${outputSchema}
-  steps:
-    - name: only
-      run: |
-        ${body}
-`;
-}
 
 const codeOf = (result: RunResult): string => (result.ok ? 'ok' : result.error.code);
 

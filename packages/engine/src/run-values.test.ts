@@ -4,6 +4,7 @@ import type { AuditEntry, RunResult } from '@beddel/contracts';
 import { isolatedVmExecutor } from '@beddel/executor-isolated-vm';
 import { createEngine } from './engine.js';
 import { recordingAuditPlugin } from './test-support/recording-audit.js';
+import { returning } from './test-support/documents.js';
 import type { Engine } from './engine.js';
 import { MAX_VALUE_DEPTH } from './run-values.js';
 
@@ -27,18 +28,6 @@ spec:
 `;
 }
 
-function returning(body: string, outputSchema = '{}'): string {
-  return `apiVersion: beddel/v1
-kind: Transformation
-metadata: { name: out, version: 1.0.0 }
-spec:
-  outputSchema: ${outputSchema}
-  steps:
-    - name: only
-      run: |
-        ${body}
-`;
-}
 
 function codeOf(result: RunResult): string {
   return result.ok ? 'ok' : result.error.code;
