@@ -357,7 +357,7 @@ class TenantRuntime {
           executionId: context.executionId,
           timestamp: context.timestamp,
           transformation: { name: ref.name, version: ref.version, sourceSha256: ref.sha256 },
-          input: context.input === undefined ? null : context.input,
+          input: context.input,
           output: isSuccess ? outcome.output : null,
           profileId: context.profile.id,
           status: isSuccess ? 'ok' : 'error',
